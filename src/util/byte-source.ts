@@ -1,0 +1,147 @@
+// Random-access byte sources: a file, a buffer, or a window onto another source (a file inside
+// an ISO, a WIM inside a file). Readers take a ByteSource so they never care where bytes live,
+// and every read is bounds-checked so corrupt offsets give a FormatError, not a huge allocation.
+import { open, type FileHandle } from 'node:fs/promises';
+import { FormatError } from '../errors.js';
+
+export interface ByteSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** A short description for error messages (a path, or "sources/install.wim in X.iso"). */
+  readonly name: string;
+  /** Reads exactly `length` bytes at `offset`; throws DF_TRUNCATED if that runs past the end. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+function checkRange(source: { size: number; name: string }, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new FormatError('DF_BAD_OFFSET', `${source.name}: invalid read at offset ${offset} length ${length}; the file is corrupt`, { offset, length });
+  }
+  if (offset + length > source.size) {
+    throw new FormatError('DF_TRUNCATED', `${source.name}: needs bytes up to ${offset + length} but has only ${source.size}; the file is truncated or corrupt`, { offset, length, size: source.size });
+  }
+}
+
+export class FileSource implements ByteSource {
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+    readonly name: string,
+  ) {}
+
+  /** Opens a file read-only. */
+  static async open(path: string): Promise<FileSource> {
+    const handle = await open(path, 'r');
+    try {
+      const stat = await handle.stat();
+      if (stat.isDirectory()) {
+        const err = new Error(`EISDIR: ${path}`) as NodeJS.ErrnoException;
+        err.code = 'EISDIR';
+        err.path = path;
+        throw err;
+      }
+      return new FileSource(handle, stat.size, path);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    const buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buffer, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new FormatError('DF_TRUNCATED', `${this.name}: file shrank while reading`, { offset });
+      }
+      done += bytesRead;
+    }
+    return buffer;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+export class BufferSource implements ByteSource {
+  readonly size: number;
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly name = 'buffer',
+  ) {
+    this.size = bytes.length;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    return this.bytes.subarray(offset, offset + length);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A contiguous piece of a file, in the parent's coordinates. */
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+/** A source made of extents of a parent source, read as one run of bytes: a file stored in an
+ *  ISO in one or more extents, a window into a VHD. Closing it does not close the parent. */
+export class ExtentSource implements ByteSource {
+  readonly size: number;
+  private readonly starts: number[] = [];
+
+  constructor(
+    private readonly parent: ByteSource,
+    private readonly extents: Extent[],
+    readonly name: string,
+  ) {
+    let total = 0;
+    for (const extent of extents) {
+      this.starts.push(total);
+      total += extent.length;
+    }
+    this.size = total;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    if (length === 0) return new Uint8Array(0);
+    const out = new Uint8Array(length);
+    let done = 0;
+    let index = this.findExtent(offset);
+    while (done < length) {
+      const extent = this.extents[index];
+      const within = offset + done - this.starts[index];
+      const take = Math.min(extent.length - within, length - done);
+      out.set(await this.parent.read(extent.offset + within, take), done);
+      done += take;
+      index++;
+    }
+    return out;
+  }
+
+  private findExtent(offset: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A window [offset, offset + length) of a parent source. */
+export function sliceSource(parent: ByteSource, offset: number, length: number, name?: string): ByteSource {
+  checkRange(parent, offset, length);
+  return new ExtentSource(parent, [{ offset, length }], name ?? `${parent.name}@${offset}`);
+}

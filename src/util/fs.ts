@@ -1,0 +1,43 @@
+// Atomic output: write to a temporary name beside the target, flush, then rename, so a failure
+// or a kill leaves either the old file or the new one, never a half-written file.
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** A temporary path in the same folder as `target` (same file system, so rename is atomic). */
+export function partialPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.partial`);
+}
+
+/** Writes `data` to `target` atomically. */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await withAtomicOutput(target, async (partial) => {
+    const handle = await open(partial, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** Runs `produce(partialPath)`, which must create and fully write the file; then flushes it and
+ *  renames it over `target`. On failure the partial file is removed and the target untouched. */
+export async function withAtomicOutput<T>(target: string, produce: (partialPath: string) => Promise<T>): Promise<T> {
+  const partial = partialPathFor(target);
+  try {
+    const result = await produce(partial);
+    const handle = await open(partial, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(partial, target);
+    return result;
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}

@@ -1,6 +1,7 @@
 // Tells what a file is from its bytes, never its name: ISO 9660/UDF, WIM family, regf hive or
 // log, VHD/VHDX, CAB, unattend XML, .reg text. Reads a few small windows only. Distinguishing a
 // WIM from an ESD, SWM or PPKG needs the WIM header and XML, so that part asks the WIM reader.
+import { DeployForgeError } from '../errors.js';
 import type { ByteSource } from '../util/byte-source.js';
 import { ascii, startsWith, u32le } from '../util/binary.js';
 
@@ -15,6 +16,7 @@ export type DetectedFormat =
   | 'vhd'
   | 'vhdx'
   | 'cab'
+  | 'msu'
   | 'unattend'
   | 'reg'
   | 'unknown';
@@ -65,9 +67,15 @@ export async function detectFormat(source: ByteSource): Promise<Detection> {
   const head = await readUpTo(source, 0, 4096);
 
   if (startsWith(head, 'MSWIM\0\0\0') || startsWith(head, 'WLPWM\0\0\0')) {
-    const { classifyWim } = await import('./wim/classify.js');
-    const format = await classifyWim(source);
-    return { format, evidence: `WIM magic '${ascii(head, 0, 5)}' at 0` };
+    const evidence = `WIM magic '${ascii(head, 0, 5)}' at 0`;
+    const { openWim } = await import('./wim/wim-file.js');
+    try {
+      return { format: (await openWim(source)).kind, evidence };
+    } catch (error) {
+      // The magic says WIM; a damaged header or XML is for the WIM reader to report.
+      if (error instanceof DeployForgeError) return { format: 'wim', evidence };
+      throw error;
+    }
   }
   if (startsWith(head, 'regf')) {
     // Suhanov, base block offset 28: file type 0 = primary hive, 1/2/6 = transaction log.
@@ -79,8 +87,14 @@ export async function detectFormat(source: ByteSource): Promise<Detection> {
   if (startsWith(head, 'vhdxfile')) return { format: 'vhdx', evidence: "'vhdxfile' file identifier at 0" };
   if (startsWith(head, 'conectix')) return { format: 'vhd', evidence: "'conectix' footer copy at 0 (dynamic VHD)" };
   if (startsWith(head, 'MSCF')) {
+    const evidence = "'MSCF' cabinet signature at 0";
     const { classifyCab } = await import('./cab/classify.js');
-    return { format: await classifyCab(source), evidence: "'MSCF' cabinet signature at 0" };
+    try {
+      return { format: await classifyCab(source), evidence };
+    } catch (error) {
+      if (error instanceof DeployForgeError) return { format: 'cab', evidence };
+      throw error;
+    }
   }
 
   const iso = await looksLikeIso(source);

@@ -37,7 +37,6 @@ export function createBarProgress(io: CliIO): ProgressRenderer {
       clearOnComplete: false,
       hideCursor: true,
       format: '{phase} [{bar}] {percentage}% {value_text}/{total_text}',
-      formatValue: (v, _o, type) => String(v),
     },
     cliProgress.Presets.shades_classic,
   );

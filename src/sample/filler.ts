@@ -7,7 +7,7 @@ import { SeededRandom } from './prng.js';
 
 const BLOCK = 4096;
 /** Share of each block that is random; measured to give ~2:1 under wimlib's LZX (see bench/). */
-export const RANDOM_SHARE = 0.46;
+export const RANDOM_SHARE = 0.41;
 
 const WORDS = ['Windows', 'System32', 'driver', 'service', 'manifest', 'registry', 'component', 'amd64', 'neutral', 'resource', 'Microsoft', 'version', 'assembly', 'policy', 'catalog', 'update'];
 

@@ -12,7 +12,7 @@ import { silentProgress } from '../progress.js';
 import { withAtomicOutput } from '../util/fs.js';
 import { runTool } from '../util/exec.js';
 import { makeBiosBootImage } from './bios-boot-image.js';
-import { DEFAULT_EFI_APP, makeEfiBootImage } from './efi-boot-image.js';
+import { EFITOOLS_HELLO_WORLD_PATH as DEFAULT_EFI_APP, makeEfiBootImage } from './efi-boot-image.js';
 import { SAMPLE_EDITIONS, type SampleEdition } from './editions.js';
 import { writeFillerFile } from './filler.js';
 import { makePeStub } from './pe-stub.js';
@@ -127,6 +127,9 @@ async function pinWimIdentity(wimPath: string, imageCount: number, random: Seede
       '--image-property', `LASTMODIFICATIONTIME/LOWPART=${low}`,
     ]);
   }
+  // `info` appends the new XML and leaves the old one (with capture times) as a hole; a rebuild
+  // drops the holes and copies compressed resources as they are.
+  await runTool('wimlib-imagex', ['optimize', wimPath]);
   // wimlib header.h: the GUID is 16 bytes at offset 0x18 of the header; nothing else covers it.
   const guid = new Uint8Array(16);
   random.fill(guid);
@@ -241,9 +244,10 @@ export async function makeSampleMedia(outPath: string, options: SampleMediaOptio
           '-iso-level', '3',
           '-J', '-joliet-long',
           '-V', label,
-          '-b', 'boot/etfsboot.com', '-no-emul-boot', '-boot-load-size', '8', '-boot-load-seg', '0x7c0',
+          '-b', 'boot/etfsboot.com', '-no-emul-boot', '-boot-load-size', '8',
           '-eltorito-alt-boot',
           '-e', 'efi/microsoft/boot/efisys.bin', '-no-emul-boot',
+          '--boot-catalog-hide',
           '-o', partial,
           iso,
         ],

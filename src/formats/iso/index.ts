@@ -1,0 +1,5 @@
+// The ISO engine's public entry: open an image, read its trees and boot catalog. The pieces
+// (descriptors, directories, UDF structures) stay importable from their own files for the writer.
+
+export type { ElToritoEntry, IsoEntry, IsoImage, IsoTrees, OpenIsoOptions, TreeKind } from './iso-image.js';
+export { openIso } from './iso-image.js';

@@ -1,0 +1,25 @@
+// Public entry of the WIM engine: reading WIM, ESD, SWM and PPKG containers. Decompression,
+// image metadata and editing will grow here as further modules; nothing here writes yet.
+export { type BlobEntryKind, type BlobTable, type BlobTableEntry, readBlobTable, type SolidResourceInfo } from './blob-table.js';
+export {
+  parseWimHeader,
+  readWimHeader,
+  WIM_HEADER_SIZE,
+  WIM_VERSION_DEFAULT,
+  WIM_VERSION_SOLID,
+  type WimCompression,
+  type WimHeader,
+  type WimHeaderFlags,
+} from './header.js';
+export { type IntegrityCheck, type IntegrityTableInfo, readIntegrityTableInfo, verifyWimIntegrity } from './integrity.js';
+export { parseResourceHeader, type ResourceFlags, type WimResourceHeader } from './resource-header.js';
+export { openWim, type WimFile, type WimKind } from './wim-file.js';
+export {
+  ARCH_NAMES,
+  parseWimXml,
+  readWimXml,
+  type WimImageInfo,
+  type WimWindowsInfo,
+  type WimWindowsVersion,
+  type WimXmlInfo,
+} from './xml-info.js';

@@ -2,7 +2,7 @@
 // Runs the test suite with node's test runner (through tsx, so TypeScript runs unbuilt) and ends
 // with a plain "N passed, N failed" line. Arguments filter test files by substring:
 //   node scripts/run-tests.mjs formats/iso cli
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,14 @@ const files = [...findTests(join(root, 'src'), []), ...findTests(join(root, 'tes
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(2);
+}
+
+// Build first: the CLI's own entry point (bin/deployforge.js) runs the compiled dist/, and a
+// type error should fail the suite rather than surface later.
+const build = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('\n0 passed, 1 failed (the TypeScript build failed)');
+  process.exit(1);
 }
 
 const args = [

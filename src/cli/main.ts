@@ -36,7 +36,6 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
     .option('--no-color', 'no colors (NO_COLOR in the environment does the same)')
     .option('--config <file>', 'configuration file to use instead of ./deployforge.config.yaml')
     .addOption(new Option('--set <key=value>', 'override a configuration value (repeatable)').argParser(parseSet).default({}))
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

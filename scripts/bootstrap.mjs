@@ -29,6 +29,9 @@ const DEBIAN_NEEDS = [
   ['genisoimage', 'genisoimage'],
   ['gcab', 'gcab'],
   ['cabextract', 'cabextract'],
+  ['fdisk', 'sfdisk'],
+  ['libvhdi-utils', 'vhdiinfo'],
+  ['xz-utils', 'xz'],
 ];
 
 function onPath(program) {

@@ -149,7 +149,7 @@ function qemuArguments(isoPath: string, firmware: Firmware, accel: Accel): strin
 interface RunOutcome {
   seen: boolean;
   serial: string;
-  /** KVM could not run this guest: QEMU reported an internal error or exited with a failure. */
+  /** KVM could not run this guest: QEMU reported an internal error, or exited naming KVM. */
   kvmFailed: boolean;
 }
 
@@ -202,7 +202,8 @@ function runOnce(isoPath: string, firmware: Firmware, accel: Accel, matches: (te
       clearTimeout(timer);
       untrack(child);
       const failedAlone = !stoppedByUs && code !== 0;
-      if (accel === 'kvm' && !seen && (kvmInternalError || failedAlone)) {
+      // Only failures that name KVM count as KVM failing; a bad ISO path fails under TCG too.
+      if (accel === 'kvm' && !seen && (kvmInternalError || (failedAlone && /kvm/i.test(stderr)))) {
         resolvePromise({ seen, serial, kvmFailed: true });
         return;
       }
@@ -231,12 +232,11 @@ function chosenAccel(requested: BootOptions['accel']): Accel | 'auto' {
  *  passes; QEMU has been killed by then in both cases. A guest that powers off or resets early
  *  resolves with seen = false; QEMU failing to run is a ToolError. */
 export async function bootIso(isoPath: string, options: BootOptions): Promise<BootResult> {
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  const started = Date.now();
-  const deadline = started + timeoutMs;
   const matches = matcherFor(options.expect);
   const requested = chosenAccel(options.accel);
   const accel: Accel = requested === 'auto' ? ((await kvmUsable()) && !kvmFailedFor.has(options.firmware) ? 'kvm' : 'tcg') : requested;
+  const started = Date.now();
+  const deadline = started + (options.timeoutMs ?? 120_000);
 
   let outcome = await runOnce(isoPath, options.firmware, accel, matches, deadline);
   if (outcome.kvmFailed && requested === 'auto') {

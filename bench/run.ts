@@ -54,7 +54,16 @@ async function main() {
   rows.push(['deployforge inspect (library call, warm)', await timeAsync(() => inspectPath(iso)), 'reads descriptors, directories and the WIM header + XML inside the ISO']);
   const cli = timeCommand(process.execPath, [join(root, 'bin', 'deployforge.js'), 'inspect', '--json', iso]);
   rows.push(['deployforge inspect (CLI process)', cli.ms, 'includes Node start-up']);
-  const memory = spawnSync(process.execPath, ['--import', 'tsx', '-e', `const { inspectPath } = await import(${JSON.stringify(join(root, 'src/inspect/inspect.ts'))}); await inspectPath(${JSON.stringify(iso)}); console.log(process.resourceUsage().maxRSS)`], { encoding: 'utf8', cwd: root });
+  const memory = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `const { inspectPath } = await import(${JSON.stringify(join(root, 'src/inspect/inspect.ts'))}); await inspectPath(${JSON.stringify(iso)}); console.log(process.resourceUsage().maxRSS)`,
+    ],
+    { encoding: 'utf8', cwd: root },
+  );
   const rssMb = Number(memory.stdout.trim()) / 1024;
 
   rows.push(['floor: read the whole ISO (cat > /dev/null)', timeCommand('cat', [iso], 1).ms, 'what any tool that reads every byte pays, page cache warm']);

@@ -24,6 +24,7 @@ const DEBIAN_NEEDS = [
   ['seabios', '/usr/share/seabios/bios-256k.bin'],
   ['efitools', '/usr/lib/efitools/x86_64-linux-gnu/HelloWorld.efi'],
   ['libhivex-bin', 'hivexsh'],
+  ['libwin-hivex-perl', 'hivexregedit'],
   ['libregf-utils', 'regfinfo'],
   ['libxml2-utils', 'xmllint'],
   ['genisoimage', 'genisoimage'],

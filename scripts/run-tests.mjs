@@ -20,9 +20,7 @@ function findTests(dir, out) {
   return out;
 }
 
-const files = [...findTests(join(root, 'src'), []), ...findTests(join(root, 'test'), [])]
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort();
+const files = [...findTests(join(root, 'src'), []), ...findTests(join(root, 'test'), [])].filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(2);
@@ -37,11 +35,14 @@ if (build.status !== 0) {
 }
 
 const args = [
-  '--import', 'tsx',
+  '--import',
+  'tsx',
   '--test',
   '--test-concurrency=2',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=./scripts/summary-reporter.mjs', '--test-reporter-destination=stdout',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=./scripts/summary-reporter.mjs',
+  '--test-reporter-destination=stdout',
   ...files,
 ];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });

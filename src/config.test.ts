@@ -49,13 +49,19 @@ describe('layered configuration', () => {
     const tmp = await makeTempDir();
     try {
       await writeFile(join(tmp.path, 'deployforge.config.yaml'), 'build:\n  compresion: lzx\n');
-      await assert.rejects(loadConfig({ env: {}, cwd: tmp.path, home: tmp.path }), (e: unknown) => e instanceof ConfigError && e.code === 'DF_CONFIG_INVALID' && /compresion/.test(e.message));
+      await assert.rejects(
+        loadConfig({ env: {}, cwd: tmp.path, home: tmp.path }),
+        (e: unknown) => e instanceof ConfigError && e.code === 'DF_CONFIG_INVALID' && /compresion/.test(e.message),
+      );
       await assert.rejects(
         loadConfig({ env: { DEPLOYFORGE_QEMU__TIMEOUT_SECONDS: 'soon' }, cwd: join(tmp.path, 'none'), home: tmp.path }),
         (e: unknown) => e instanceof ConfigError && e.issues[0].field === 'qemu.timeoutSeconds' && /DEPLOYFORGE_QEMU__TIMEOUT_SECONDS/.test(e.message),
       );
       await writeFile(join(tmp.path, 'bad.yaml'), 'build: [unclosed\n');
-      await assert.rejects(loadConfig({ env: {}, cwd: tmp.path, home: tmp.path, projectFile: 'bad.yaml' }), (e: unknown) => e instanceof ConfigError && e.code === 'DF_CONFIG_SYNTAX');
+      await assert.rejects(
+        loadConfig({ env: {}, cwd: tmp.path, home: tmp.path, projectFile: 'bad.yaml' }),
+        (e: unknown) => e instanceof ConfigError && e.code === 'DF_CONFIG_SYNTAX',
+      );
     } finally {
       await tmp.cleanup();
     }

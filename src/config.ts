@@ -79,7 +79,13 @@ export function envNameToPath(name: string): string {
 
 /** `build.compression` → `DEPLOYFORGE_BUILD__COMPRESSION`. */
 export function pathToEnvName(path: string): string {
-  return ENV_PREFIX + path.split('.').map((part) => part.replace(/([A-Z])/g, '_$1').toUpperCase()).join('__');
+  return (
+    ENV_PREFIX +
+    path
+      .split('.')
+      .map((part) => part.replace(/([A-Z])/g, '_$1').toUpperCase())
+      .join('__')
+  );
 }
 
 function leafPaths(value: unknown, prefix = ''): [string, unknown][] {
@@ -174,7 +180,11 @@ export function mergeConfigLayers(layers: ConfigLayer[]): LoadedConfig {
       return { file: sources[fullField] ?? origin, field: fullField, message: issue.message };
     });
     const first = issues[0];
-    throw new ConfigError('DF_CONFIG_INVALID', `invalid configuration: ${first.field || '(top level)'}: ${first.message} (from ${first.file}); run 'deployforge config show' after fixing it`, issues);
+    throw new ConfigError(
+      'DF_CONFIG_INVALID',
+      `invalid configuration: ${first.field || '(top level)'}: ${first.message} (from ${first.file}); run 'deployforge config show' after fixing it`,
+      issues,
+    );
   }
   const config = result.data;
   // Keep only sources of leaves that exist in the validated result.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, EnvironmentError, FormatError, OperationError, ToolError, UsageError, exitCodeFor, toDeployForgeError } from './errors.js';
+import { ConfigError, EnvironmentError, exitCodeFor, FormatError, OperationError, ToolError, toDeployForgeError, UsageError } from './errors.js';
 
 test('maps each error kind to its documented exit code', () => {
   assert.equal(exitCodeFor(new UsageError('DF_USAGE', 'x')), 2);

@@ -1,13 +1,14 @@
 // The public library API: what the CLI, the server and plugins import.
-export * from './errors.js';
-export * from './util/byte-source.js';
+
 export * from './config.js';
-export * from './progress.js';
-export { detectFormat, type DetectedFormat, type Detection } from './formats/detect.js';
-export * as iso from './formats/iso/index.js';
-export * as wim from './formats/wim/index.js';
-export * as ppkg from './formats/ppkg/index.js';
+export * from './errors.js';
 export * as cab from './formats/cab/index.js';
+export { type DetectedFormat, type Detection, detectFormat } from './formats/detect.js';
 export * as disk from './formats/disk/index.js';
-export { inspectPath, inspectSource, type InspectReport } from './inspect/inspect.js';
+export * as iso from './formats/iso/index.js';
+export * as ppkg from './formats/ppkg/index.js';
+export * as wim from './formats/wim/index.js';
+export { type InspectReport, inspectPath, inspectSource } from './inspect/inspect.js';
+export * from './progress.js';
 export { makeSampleMedia, type SampleMediaOptions, type SampleMediaResult } from './sample/sample-media.js';
+export * from './util/byte-source.js';

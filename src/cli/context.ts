@@ -1,6 +1,6 @@
 // What every command receives: where to write, the global flags, colors and a progress sink.
 // Commands never touch process.* directly, so the whole CLI runs in-process in tests.
-import pc from 'picocolors';
+import type pc from 'picocolors';
 import type { ProgressSink } from '../progress.js';
 
 export interface CliIO {

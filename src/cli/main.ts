@@ -3,8 +3,8 @@
 // bin/deployforge.js wires it to the real process.
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
-import { loadConfig, type LoadedConfig } from '../config.js';
-import { DeployForgeError, UsageError, toDeployForgeError } from '../errors.js';
+import { type LoadedConfig, loadConfig } from '../config.js';
+import { type DeployForgeError, toDeployForgeError, UsageError } from '../errors.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';

@@ -84,19 +84,32 @@ function wimLines(wim: WimReport, c: Colors): string[] {
 
 function isoLines(iso: IsoReport, c: Colors): string[] {
   const t = iso.trees as { udf?: { revision: string }; iso9660?: { level: number }; joliet: boolean; rockRidge: boolean };
-  const trees = [t.udf ? `UDF ${t.udf.revision}` : '', t.iso9660 ? `ISO 9660 level ${t.iso9660.level}` : '', t.joliet ? 'Joliet' : '', t.rockRidge ? 'Rock Ridge' : ''].filter(Boolean).join(' + ');
+  const trees = [t.udf ? `UDF ${t.udf.revision}` : '', t.iso9660 ? `ISO 9660 level ${t.iso9660.level}` : '', t.joliet ? 'Joliet' : '', t.rockRidge ? 'Rock Ridge' : '']
+    .filter(Boolean)
+    .join(' + ');
   const lines = rows([
     ['label', iso.volumeLabel],
     ['file systems', trees],
     ['files', `${iso.fileCount} in ${iso.directoryCount} folders`],
   ]);
   lines.push(`  ${c.bold('El Torito boot entries')}${iso.bootEntries.length ? '' : ': none'}`);
-  for (const entry of iso.bootEntries as { platformName: string; platform: number; emulation: string; loadSegment: number; sectorCount: number; bootImagePath?: string; bootable: boolean }[]) {
+  for (const entry of iso.bootEntries as {
+    platformName: string;
+    platform: number;
+    emulation: string;
+    loadSegment: number;
+    sectorCount: number;
+    bootImagePath?: string;
+    bootable: boolean;
+  }[]) {
     lines.push(
       `      ${entry.platformName} (0x${entry.platform.toString(16).padStart(2, '0')})  ${entry.emulation} emulation, load segment 0x${entry.loadSegment.toString(16)}, ${entry.sectorCount} sectors${entry.bootable ? '' : ', not bootable'}  ${entry.bootImagePath ?? ''}`,
     );
   }
-  for (const [title, image] of [['install image', iso.installImage], ['boot image', iso.bootImage]] as const) {
+  for (const [title, image] of [
+    ['install image', iso.installImage],
+    ['boot image', iso.bootImage],
+  ] as const) {
     if (!image) continue;
     if ('error' in image) {
       lines.push(`  ${c.bold(title)} ${image.path}: ${c.red(`unreadable: ${image.error}`)}`);
@@ -121,14 +134,25 @@ function diskLines(disk: DiskReport, c: Colors): string[] {
   ]);
   const parent = disk.parent as { uuid?: string; name?: string; locators: { platform?: string; key?: string; path?: string }[] } | undefined;
   if (parent) {
-    lines.push(`  ${c.bold('parent')}`, ...rows([['UUID', parent.uuid], ['name', parent.name]], '      '));
+    lines.push(
+      `  ${c.bold('parent')}`,
+      ...rows(
+        [
+          ['UUID', parent.uuid],
+          ['name', parent.name],
+        ],
+        '      ',
+      ),
+    );
     for (const l of parent.locators) if (l.path) lines.push(`      ${l.platform ?? l.key}: ${l.path}`);
   }
   if (disk.partitionTable) {
     const pt = disk.partitionTable;
     lines.push(`  ${c.bold('partitions')}: ${pt.scheme === 'none' ? 'no partition table' : pt.scheme.toUpperCase()}${pt.diskGuid ? ` ${pt.diskGuid}` : ''}`);
     for (const p of pt.partitions) {
-      lines.push(`      ${String(p.index).padStart(2)}  ${p.typeName} (${p.typeId})  start ${p.start}  ${formatSize(p.size)}${p.name ? `  "${p.name}"` : ''}${p.bootable ? '  active' : ''}`);
+      lines.push(
+        `      ${String(p.index).padStart(2)}  ${p.typeName} (${p.typeId})  start ${p.start}  ${formatSize(p.size)}${p.name ? `  "${p.name}"` : ''}${p.bootable ? '  active' : ''}`,
+      );
     }
   } else if (disk.partitionTableError) {
     lines.push(`  partitions: ${c.yellow(`not readable: ${disk.partitionTableError}`)}`);
@@ -154,7 +178,10 @@ export function renderInspect(report: InspectReport, c: Colors): string {
       body = rows([
         ['version', h.version],
         ['root key', h.rootName],
-        ['state', h.dirty ? c.yellow(`dirty (sequence ${h.seq1} ≠ ${h.seq2}${h.checksumValid ? '' : ', bad checksum'}): replay its .LOG1/.LOG2 first`) : `clean (sequence ${h.seq1})`],
+        [
+          'state',
+          h.dirty ? c.yellow(`dirty (sequence ${h.seq1} ≠ ${h.seq2}${h.checksumValid ? '' : ', bad checksum'}): replay its .LOG1/.LOG2 first`) : `clean (sequence ${h.seq1})`,
+        ],
         ['checksum', h.checksumValid ? 'valid' : c.red('invalid')],
         ['last written', h.lastWritten],
         ['keys', h.keyCount],

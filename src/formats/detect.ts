@@ -2,24 +2,10 @@
 // log, VHD/VHDX, CAB, unattend XML, .reg text. Reads a few small windows only. Distinguishing a
 // WIM from an ESD, SWM or PPKG needs the WIM header and XML, so that part asks the WIM reader.
 import { DeployForgeError } from '../errors.js';
-import type { ByteSource } from '../util/byte-source.js';
 import { ascii, startsWith, u32le } from '../util/binary.js';
+import type { ByteSource } from '../util/byte-source.js';
 
-export type DetectedFormat =
-  | 'iso'
-  | 'wim'
-  | 'esd'
-  | 'swm'
-  | 'ppkg'
-  | 'hive'
-  | 'hive-log'
-  | 'vhd'
-  | 'vhdx'
-  | 'cab'
-  | 'msu'
-  | 'unattend'
-  | 'reg'
-  | 'unknown';
+export type DetectedFormat = 'iso' | 'wim' | 'esd' | 'swm' | 'ppkg' | 'hive' | 'hive-log' | 'vhd' | 'vhdx' | 'cab' | 'msu' | 'unattend' | 'reg' | 'unknown';
 
 export interface Detection {
   format: DetectedFormat;
@@ -80,9 +66,7 @@ export async function detectFormat(source: ByteSource): Promise<Detection> {
   if (startsWith(head, 'regf')) {
     // Suhanov, base block offset 28: file type 0 = primary hive, 1/2/6 = transaction log.
     const type = head.length >= 32 ? u32le(head, 28) : 0;
-    return type === 0
-      ? { format: 'hive', evidence: "'regf' base block, file type 0" }
-      : { format: 'hive-log', evidence: `'regf' base block, file type ${type} (transaction log)` };
+    return type === 0 ? { format: 'hive', evidence: "'regf' base block, file type 0" } : { format: 'hive-log', evidence: `'regf' base block, file type ${type} (transaction log)` };
   }
   if (startsWith(head, 'vhdxfile')) return { format: 'vhdx', evidence: "'vhdxfile' file identifier at 0" };
   if (startsWith(head, 'conectix')) return { format: 'vhd', evidence: "'conectix' footer copy at 0 (dynamic VHD)" };

@@ -4,7 +4,7 @@
 import { InputError } from '../errors.js';
 import { readCab } from '../formats/cab/read-cab.js';
 import { readMsu } from '../formats/cab/read-msu.js';
-import { detectFormat, type DetectedFormat } from '../formats/detect.js';
+import { type DetectedFormat, detectFormat } from '../formats/detect.js';
 import { readPartitionTable } from '../formats/disk/partition-table.js';
 import type { PartitionTable } from '../formats/disk/types.js';
 import { openIso } from '../formats/iso/index.js';

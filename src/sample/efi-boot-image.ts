@@ -3,13 +3,14 @@
 // media path EFI/BOOT/BOOTX64.EFI, built with mtools and read back to check it.
 // It deliberately does not write FAT itself, sign anything for Secure Boot, or add a boot
 // manager, BCD or fonts: firmware finds the app by its path alone.
+
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, InputError, OperationError } from '../errors.js';
 import { runTool } from '../util/exec.js';
-import { createHash } from 'node:crypto';
 import { withAtomicOutput } from '../util/fs.js';
 
 /** Debian efitools' test application: prints a "HelloWorld" box with a line of text. */

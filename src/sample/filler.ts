@@ -9,7 +9,24 @@ const BLOCK = 4096;
 /** Share of each block that is random; measured to give ~2:1 under wimlib's LZX (see bench/). */
 export const RANDOM_SHARE = 0.41;
 
-const WORDS = ['Windows', 'System32', 'driver', 'service', 'manifest', 'registry', 'component', 'amd64', 'neutral', 'resource', 'Microsoft', 'version', 'assembly', 'policy', 'catalog', 'update'];
+const WORDS = [
+  'Windows',
+  'System32',
+  'driver',
+  'service',
+  'manifest',
+  'registry',
+  'component',
+  'amd64',
+  'neutral',
+  'resource',
+  'Microsoft',
+  'version',
+  'assembly',
+  'policy',
+  'catalog',
+  'update',
+];
 
 /** Fills `block` deterministically from `random`. */
 export function fillBlock(block: Uint8Array, random: SeededRandom): void {

@@ -3,24 +3,23 @@
 // from real hives (as for retail media), provisioned-app folders and filler with realistic
 // compressibility. Deterministic for a seed. It uses wimlib and xorriso until the project's own
 // WIM and ISO writers exist; it is not a Windows image that installs.
-import { copyFile, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { buildHive } from '../formats/regf/build-hive.js';
 import type { ProgressSink } from '../progress.js';
 import { silentProgress } from '../progress.js';
-import { withAtomicOutput } from '../util/fs.js';
 import { runTool } from '../util/exec.js';
+import { withAtomicOutput } from '../util/fs.js';
 import { makeBiosBootImage } from './bios-boot-image.js';
-import { EFITOOLS_HELLO_WORLD_PATH as DEFAULT_EFI_APP, makeEfiBootImage } from './efi-boot-image.js';
 import { SAMPLE_EDITIONS, type SampleEdition } from './editions.js';
+import { EFITOOLS_HELLO_WORLD_PATH as DEFAULT_EFI_APP, makeEfiBootImage } from './efi-boot-image.js';
 import { writeFillerFile } from './filler.js';
 import { makePeStub } from './pe-stub.js';
 import { SeededRandom } from './prng.js';
 import { SAMPLE_PROVISIONED_APPS } from './windows-apps.js';
 import { defaultUserHive, samHive, securityHive, softwareHive, systemHive } from './windows-hives.js';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 
 /** What the BIOS boot image prints on COM1; tests look for it on qemu's serial port. */
 export const SAMPLE_BIOS_MARKER = 'DEPLOYFORGE SAMPLE BIOS BOOT OK';
@@ -120,11 +119,17 @@ async function pinWimIdentity(wimPath: string, imageCount: number, random: Seede
   const low = hex32(SAMPLE_FILETIME & 0xffffffffn);
   for (let index = 1; index <= imageCount; index++) {
     await runTool('wimlib-imagex', [
-      'info', wimPath, String(index),
-      '--image-property', `CREATIONTIME/HIGHPART=${high}`,
-      '--image-property', `CREATIONTIME/LOWPART=${low}`,
-      '--image-property', `LASTMODIFICATIONTIME/HIGHPART=${high}`,
-      '--image-property', `LASTMODIFICATIONTIME/LOWPART=${low}`,
+      'info',
+      wimPath,
+      String(index),
+      '--image-property',
+      `CREATIONTIME/HIGHPART=${high}`,
+      '--image-property',
+      `CREATIONTIME/LOWPART=${low}`,
+      '--image-property',
+      `LASTMODIFICATIONTIME/HIGHPART=${high}`,
+      '--image-property',
+      `LASTMODIFICATIONTIME/LOWPART=${low}`,
     ]);
   }
   // `info` appends the new XML and leaves the old one (with capture times) as a hole; a rebuild
@@ -142,7 +147,11 @@ async function pinWimIdentity(wimPath: string, imageCount: number, random: Seede
   }
 }
 
-async function captureImages(wimPath: string, images: { dir: string; name: string; description: string; boot?: boolean; prepare?: () => Promise<void> }[], compress: string): Promise<void> {
+async function captureImages(
+  wimPath: string,
+  images: { dir: string; name: string; description: string; boot?: boolean; prepare?: () => Promise<void> }[],
+  compress: string,
+): Promise<void> {
   for (const [i, image] of images.entries()) {
     await image.prepare?.();
     await pinTimes(image.dir);
@@ -187,7 +196,14 @@ export async function makeSampleMedia(outPath: string, options: SampleMediaOptio
     await mkdir(join(bootSetup, 'sources'), { recursive: true });
     await writeFile(join(bootSetup, 'sources', 'lang.ini'), '[Available UI Languages]\r\nen-us = 3\r\n\r\n[Fallback Languages]\r\nen-us = en-us\r\n');
     const bootWim = join(sources, 'boot.wim');
-    await captureImages(bootWim, [{ dir: bootPe, name: pe.name, description: pe.description }, { dir: bootSetup, name: setup.name, description: setup.description, boot: true }], 'LZX');
+    await captureImages(
+      bootWim,
+      [
+        { dir: bootPe, name: pe.name, description: pe.description },
+        { dir: bootSetup, name: setup.name, description: setup.description, boot: true },
+      ],
+      'LZX',
+    );
     await pinWimIdentity(bootWim, 2, random);
     step(2);
 
@@ -240,15 +256,26 @@ export async function makeSampleMedia(outPath: string, options: SampleMediaOptio
       await runTool(
         'xorriso',
         [
-          '-as', 'mkisofs',
-          '-iso-level', '3',
-          '-J', '-joliet-long',
-          '-V', label,
-          '-b', 'boot/etfsboot.com', '-no-emul-boot', '-boot-load-size', '8',
+          '-as',
+          'mkisofs',
+          '-iso-level',
+          '3',
+          '-J',
+          '-joliet-long',
+          '-V',
+          label,
+          '-b',
+          'boot/etfsboot.com',
+          '-no-emul-boot',
+          '-boot-load-size',
+          '8',
           '-eltorito-alt-boot',
-          '-e', 'efi/microsoft/boot/efisys.bin', '-no-emul-boot',
+          '-e',
+          'efi/microsoft/boot/efisys.bin',
+          '-no-emul-boot',
           '--boot-catalog-hide',
-          '-o', partial,
+          '-o',
+          partial,
           iso,
         ],
         { env: { ...process.env, SOURCE_DATE_EPOCH: String(SAMPLE_TIME.getTime() / 1000) } },

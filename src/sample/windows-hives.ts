@@ -68,7 +68,10 @@ export function softwareHive(edition: SampleEdition, kind: 'install' | 'winpe' =
     sz('RegisteredOrganization', ''),
     sz('SoftwareType', 'System'),
     dword('InstallDate', INSTALL_DATE),
-    binary('DigitalProductId', Array.from({ length: 164 }, (_, i) => (i * 7) & 0xff)),
+    binary(
+      'DigitalProductId',
+      Array.from({ length: 164 }, (_, i) => (i * 7) & 0xff),
+    ),
   ]);
   put(root, 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon', [sz('Shell', 'explorer.exe'), sz('Userinit', 'C:\\Windows\\system32\\userinit.exe,'), sz('AutoAdminLogon', '0')]);
   put(root, 'Microsoft\\Windows\\CurrentVersion', [
@@ -111,12 +114,28 @@ export function systemHive(kind: 'install' | 'winpe-setup' | 'winpe' = 'install'
   put(root, `${cs}\\Control\\MUI\\UILanguages\\${v.language}`, [dword('LCID', v.lcid), dword('Type', 0x92)]);
   put(root, `${cs}\\Control\\ComputerName\\ComputerName`, [sz('ComputerName', kind === 'install' ? 'WIN-SAMPLE' : 'MINWINPC')]);
   put(root, `${cs}\\Control\\TimeZoneInformation`, [sz('TimeZoneKeyName', 'Pacific Standard Time'), dword('Bias', 480)]);
-  put(root, `${cs}\\Control\\Session Manager\\Environment`, [sz('PROCESSOR_ARCHITECTURE', 'AMD64'), expandSz('Path', '%SystemRoot%\\system32;%SystemRoot%'), sz('OS', 'Windows_NT')]);
+  put(root, `${cs}\\Control\\Session Manager\\Environment`, [
+    sz('PROCESSOR_ARCHITECTURE', 'AMD64'),
+    expandSz('Path', '%SystemRoot%\\system32;%SystemRoot%'),
+    sz('OS', 'Windows_NT'),
+  ]);
   put(root, `${cs}\\Control\\Session Manager\\Memory Management`, [dword('ClearPageFileAtShutdown', 0), multiSz('PagingFiles', ['?:\\pagefile.sys'])]);
   put(root, `${cs}\\Control\\CI\\Policy`);
   put(root, `${cs}\\Control\\Class\\{4D36E966-E325-11CE-BFC1-08002BE10318}\\0000`, [sz('MatchingDeviceId', 'acpiapic')]);
-  for (const [service, start] of [['DiagTrack', 2], ['dmwappushservice', 3], ['WSearch', 2], ['SysMain', 2], ['wuauserv', 3], ['WinDefend', 2]] as const) {
-    put(root, `${cs}\\Services\\${service}`, [dword('Start', start), dword('Type', 16), dword('ErrorControl', 1), expandSz('ImagePath', `%SystemRoot%\\System32\\svchost.exe -k ${service}`)]);
+  for (const [service, start] of [
+    ['DiagTrack', 2],
+    ['dmwappushservice', 3],
+    ['WSearch', 2],
+    ['SysMain', 2],
+    ['wuauserv', 3],
+    ['WinDefend', 2],
+  ] as const) {
+    put(root, `${cs}\\Services\\${service}`, [
+      dword('Start', start),
+      dword('Type', 16),
+      dword('ErrorControl', 1),
+      expandSz('ImagePath', `%SystemRoot%\\System32\\svchost.exe -k ${service}`),
+    ]);
   }
   put(root, 'MountedDevices');
   put(root, 'Setup', [
@@ -143,7 +162,12 @@ export function defaultUserHive(): HiveTreeKey {
     dword('SubscribedContent-338388Enabled', 1),
     dword('SubscribedContent-338389Enabled', 1),
   ]);
-  put(root, 'Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\Advanced', [dword('TaskbarAl', 1), dword('HideFileExt', 1), dword('LaunchTo', 2), dword('ShowTaskViewButton', 1)]);
+  put(root, 'Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\Advanced', [
+    dword('TaskbarAl', 1),
+    dword('HideFileExt', 1),
+    dword('LaunchTo', 2),
+    dword('ShowTaskViewButton', 1),
+  ]);
   put(root, 'Software\\Microsoft\\Windows\\CurrentVersion\\Search', [dword('SearchboxTaskbarMode', 2)]);
   put(root, 'Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce');
   put(root, 'Software\\Microsoft\\GameBar', [dword('AutoGameModeEnabled', 1)]);
@@ -155,11 +179,26 @@ export function defaultUserHive(): HiveTreeKey {
 export function samHive(): HiveTreeKey {
   const root: HiveTreeKey = { name: 'ROOT' };
   // SAM stores each account's RID as the *type* of the Names\<user> default value, with no data.
-  const users: [string, number][] = [['Administrator', 0x1f4], ['Guest', 0x1f5], ['DefaultAccount', 0x1f7], ['WDAGUtilityAccount', 0x1f8]];
-  put(root, 'SAM\\Domains\\Account', [binary('F', Array.from({ length: 80 }, () => 0))]);
+  const users: [string, number][] = [
+    ['Administrator', 0x1f4],
+    ['Guest', 0x1f5],
+    ['DefaultAccount', 0x1f7],
+    ['WDAGUtilityAccount', 0x1f8],
+  ];
+  put(root, 'SAM\\Domains\\Account', [
+    binary(
+      'F',
+      Array.from({ length: 80 }, () => 0),
+    ),
+  ]);
   for (const [name, rid] of users) {
     put(root, `SAM\\Domains\\Account\\Users\\Names\\${name}`, [{ name: '', type: rid, data: new Uint8Array(0) }]);
-    put(root, `SAM\\Domains\\Account\\Users\\${rid.toString(16).toUpperCase().padStart(8, '0')}`, [binary('F', Array.from({ length: 80 }, () => 0))]);
+    put(root, `SAM\\Domains\\Account\\Users\\${rid.toString(16).toUpperCase().padStart(8, '0')}`, [
+      binary(
+        'F',
+        Array.from({ length: 80 }, () => 0),
+      ),
+    ]);
   }
   put(root, 'SAM\\Domains\\Builtin\\Aliases\\Names\\Administrators', [{ name: '', type: 0x220, data: new Uint8Array(0) }]);
   put(root, 'SAM\\Domains\\Builtin\\Aliases\\Names\\Users', [{ name: '', type: 0x221, data: new Uint8Array(0) }]);

@@ -1,7 +1,7 @@
 // Random-access byte sources: a file, a buffer, or a window onto another source (a file inside
 // an ISO, a WIM inside a file). Readers take a ByteSource so they never care where bytes live,
 // and every read is bounds-checked so corrupt offsets give a FormatError, not a huge allocation.
-import { open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { FormatError } from '../errors.js';
 
 export interface ByteSource {
@@ -19,7 +19,11 @@ function checkRange(source: { size: number; name: string }, offset: number, leng
     throw new FormatError('DF_BAD_OFFSET', `${source.name}: invalid read at offset ${offset} length ${length}; the file is corrupt`, { offset, length });
   }
   if (offset + length > source.size) {
-    throw new FormatError('DF_TRUNCATED', `${source.name}: needs bytes up to ${offset + length} but has only ${source.size}; the file is truncated or corrupt`, { offset, length, size: source.size });
+    throw new FormatError('DF_TRUNCATED', `${source.name}: needs bytes up to ${offset + length} but has only ${source.size}; the file is truncated or corrupt`, {
+      offset,
+      length,
+      size: source.size,
+    });
   }
 }
 

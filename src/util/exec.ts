@@ -18,7 +18,7 @@ export const PACKAGE_OF: Readonly<Record<string, string>> = {
   'qemu-system-x86_64': 'qemu-system-x86',
   'qemu-img': 'qemu-utils',
   hivexsh: 'libhivex-bin',
-  hivexregedit: 'libhivex-bin',
+  hivexregedit: 'libwin-hivex-perl',
   hivexget: 'libhivex-bin',
   regfinfo: 'libregf-utils',
   regfexport: 'libregf-utils',
@@ -74,11 +74,10 @@ export function runTool(program: string, args: readonly string[], options: RunOp
         if (sys.code === 'ENOENT') {
           const pkg = PACKAGE_OF[program];
           reject(
-            new EnvironmentError(
-              'DF_TOOL_MISSING',
-              `${program} is not installed: run 'apt-get install ${pkg ?? program}'${pkg ? '' : ' (or install it another way)'}`,
-              { program, package: pkg },
-            ),
+            new EnvironmentError('DF_TOOL_MISSING', `${program} is not installed: run 'apt-get install ${pkg ?? program}'${pkg ? '' : ' (or install it another way)'}`, {
+              program,
+              package: pkg,
+            }),
           );
           return;
         }

@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { wantsColor } from '../../src/cli/context.js';
-import { corpusPath, makeTempDir, repoRoot } from '../helpers/corpus.js';
 import { runCliCaptured } from '../helpers/cli.js';
+import { corpusPath, makeTempDir, repoRoot } from '../helpers/corpus.js';
 
 describe('deployforge CLI', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;

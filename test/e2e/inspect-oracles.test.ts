@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { runTool } from '../../src/util/exec.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { corpusPath, makeTempDir } from '../helpers/corpus.js';
@@ -27,11 +27,35 @@ async function wimlibInfo(path: string) {
   const images = imagesText
     .split(/\n(?=Index:)/)
     .filter((b) => /Index:/.test(b))
-    .map((b) => ({ index: Number(field(b, 'Index')), name: field(b, 'Name'), dirs: Number(field(b, 'Directory Count')), files: Number(field(b, 'File Count')), bytes: Number(field(b, 'Total Bytes')) }));
-  return { imageCount: Number(field(head, 'Image Count')), compression: field(head, 'Compression'), chunk: Number(field(head, 'Chunk Size')), boot: Number(field(head, 'Boot Index')), part: field(head, 'Part Number'), images };
+    .map((b) => ({
+      index: Number(field(b, 'Index')),
+      name: field(b, 'Name'),
+      dirs: Number(field(b, 'Directory Count')),
+      files: Number(field(b, 'File Count')),
+      bytes: Number(field(b, 'Total Bytes')),
+    }));
+  return {
+    imageCount: Number(field(head, 'Image Count')),
+    compression: field(head, 'Compression'),
+    chunk: Number(field(head, 'Chunk Size')),
+    boot: Number(field(head, 'Boot Index')),
+    part: field(head, 'Part Number'),
+    images,
+  };
 }
 
-function compareWim(ours: { compression: string; chunkSize: number; imageCount: number; bootIndex: number; part: { number: number; total: number }; images: { index: number; name: string; dirCount: number; fileCount: number; totalBytes: number }[] }, theirs: Awaited<ReturnType<typeof wimlibInfo>>, label: string) {
+function compareWim(
+  ours: {
+    compression: string;
+    chunkSize: number;
+    imageCount: number;
+    bootIndex: number;
+    part: { number: number; total: number };
+    images: { index: number; name: string; dirCount: number; fileCount: number; totalBytes: number }[];
+  },
+  theirs: Awaited<ReturnType<typeof wimlibInfo>>,
+  label: string,
+) {
   assert.equal(ours.imageCount, theirs.imageCount, `${label}: image count`);
   assert.equal(ours.compression, (theirs.compression ?? '').toLowerCase(), `${label}: compression`);
   assert.equal(ours.bootIndex, theirs.boot, `${label}: boot index`);
@@ -47,9 +71,7 @@ function compareWim(ours: { compression: string; chunkSize: number; imageCount: 
 }
 
 function filesUnder(dir: string, keep: (name: string) => boolean): string[] {
-  return readdirSync(corpusPath(dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(dir, e.name), keep) : keep(e.name) ? [join(dir, e.name)] : [],
-  );
+  return readdirSync(corpusPath(dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name), keep) : keep(e.name) ? [join(dir, e.name)] : []));
 }
 
 describe('inspect agrees with independent tools', () => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SAMPLE_BIOS_MARKER, makeSampleMedia } from '../../src/sample/sample-media.js';
+import { makeSampleMedia, SAMPLE_BIOS_MARKER } from '../../src/sample/sample-media.js';
 import { SAMPLE_PROVISIONED_APPS } from '../../src/sample/windows-apps.js';
 import { runTool } from '../../src/util/exec.js';
 import { bootIso } from '../helpers/boot-harness.js';
@@ -16,7 +16,9 @@ import { makeTempDir } from '../helpers/corpus.js';
 const EFI_APP_TEXT = 'This file is used to prove you have managed';
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 describe('sample media', () => {
@@ -46,7 +48,11 @@ describe('sample media', () => {
   test('install.wim has the editions, and wimlib derives real-media XML from our hives', async () => {
     const { stdout } = await runTool('wimlib-imagex', ['info', join(extracted, 'sources', 'install.wim')]);
     assert.match(stdout, /Image Count:\s+3/);
-    for (const [name, edition] of [['Windows 11 Home', 'Core'], ['Windows 11 Home N', 'CoreN'], ['Windows 11 Home Single Language', 'CoreSingleLanguage']]) {
+    for (const [name, edition] of [
+      ['Windows 11 Home', 'Core'],
+      ['Windows 11 Home N', 'CoreN'],
+      ['Windows 11 Home Single Language', 'CoreSingleLanguage'],
+    ]) {
       assert.match(stdout, new RegExp(`Name:\\s+${name}\\n`));
       assert.match(stdout, new RegExp(`Edition ID:\\s+${edition}\\n`));
     }
@@ -82,9 +88,13 @@ describe('sample media', () => {
       const info = await runTool('regfinfo', [join(out, 'config', hive)]);
       assert.match(info.stdout, /Version:\s*1\.5\s+File type:\s*Registry/);
     }
-    assert.match((await runTool('hivexget', [join(out, 'NTUSER.DAT'), 'Software\\Microsoft\\Windows\\CurrentVersion\\ContentDeliveryManager', 'SilentInstalledAppsEnabled'])).stdout, /1/);
+    assert.match(
+      (await runTool('hivexget', [join(out, 'NTUSER.DAT'), 'Software\\Microsoft\\Windows\\CurrentVersion\\ContentDeliveryManager', 'SilentInstalledAppsEnabled'])).stdout,
+      /1/,
+    );
     const dir = await runTool('wimlib-imagex', ['dir', wim, '1']);
-    for (const app of SAMPLE_PROVISIONED_APPS.slice(0, 3)) assert.match(dir.stdout, new RegExp(`^/Program Files/WindowsApps/${app.replace(/[.~]/g, '\\$&')}/AppxManifest\\.xml$`, 'm'));
+    for (const app of SAMPLE_PROVISIONED_APPS.slice(0, 3))
+      assert.match(dir.stdout, new RegExp(`^/Program Files/WindowsApps/${app.replace(/[.~]/g, '\\$&')}/AppxManifest\\.xml$`, 'm'));
   });
 
   test('the same seed gives the same bytes, another seed other bytes', async () => {

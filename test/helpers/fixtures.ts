@@ -1,10 +1,9 @@
 // Small real files of every format inspect reads, made by independent tools (xorriso,
 // genisoimage, wimlib, qemu-img, gcab) or taken from the shared corpus, for end-to-end and fuzz
 // tests. Everything is written into a caller-owned temporary folder.
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readFile } from 'node:fs/promises';
 import { runTool } from '../../src/util/exec.js';
 import { corpusPath } from './corpus.js';
 
@@ -36,7 +35,10 @@ export async function makeFixture(kind: FixtureKind, dir: string): Promise<strin
     }
     case 'swm': {
       const src = await tree(join(work, 'src'));
-      await writeFile(join(src, 'big.bin'), Buffer.alloc(300_000, 7).map((_, i) => (i * 2654435761) >>> 24));
+      await writeFile(
+        join(src, 'big.bin'),
+        Buffer.alloc(300_000, 7).map((_, i) => (i * 2654435761) >>> 24),
+      );
       const wim = join(work, 'big.wim');
       await runTool('wimlib-imagex', ['capture', src, wim, 'Split', '--compress=none']);
       const out = join(dir, 'small.swm');

@@ -30,9 +30,21 @@ export async function fuzzInspect(seedPath: string, dir: string, runs: number, s
   const original = new Uint8Array(await readFile(seedPath));
   const size = original.length;
   const mutation = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('bytes' as const), edits: fc.array(fc.tuple(offsetArb(size), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 16 }) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), length: fc.oneof(fc.integer({ min: 0, max: Math.min(size, 70000) }), fc.integer({ min: 0, max: size - 1 })) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('words' as const), edits: fc.array(fc.tuple(offsetArb(size), fc.constantFrom(0, 0xffffffff, 0x7fffffff, 0x80000000, 1, size, size + 1)), { minLength: 1, maxLength: 4 }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ kind: fc.constant('bytes' as const), edits: fc.array(fc.tuple(offsetArb(size), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 16 }) }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('truncate' as const), length: fc.oneof(fc.integer({ min: 0, max: Math.min(size, 70000) }), fc.integer({ min: 0, max: size - 1 })) }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('words' as const),
+        edits: fc.array(fc.tuple(offsetArb(size), fc.constantFrom(0, 0xffffffff, 0x7fffffff, 0x80000000, 1, size, size + 1)), { minLength: 1, maxLength: 4 }),
+      }),
+    },
   );
   const outcome: FuzzOutcome = { runs: 0, rejected: 0, accepted: 0 };
   const path = join(dir, `fuzz-${seed}.bin`);

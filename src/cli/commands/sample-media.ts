@@ -1,7 +1,7 @@
 // `deployforge sample-media OUT.iso`: build the Windows-like sample ISO used by tests and demos.
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { SAMPLE_DEFAULTS, makeSampleMedia } from '../../sample/sample-media.js';
+import { makeSampleMedia, SAMPLE_DEFAULTS } from '../../sample/sample-media.js';
 import type { CommandEnv } from '../main.js';
 
 function wholeNumber(value: string): number {

@@ -18,7 +18,8 @@ const KNOWN_PASSES = new Set(['windowsPE', 'offlineServicing', 'generalize', 'sp
 const MAX_BYTES = 16 * 1024 * 1024;
 
 export function decodeXmlText(bytes: Uint8Array): { text: string; encoding: UnattendSummary['encoding']; byteOrderMark: boolean } {
-  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return { text: Buffer.from(bytes.subarray(2, bytes.length & ~1)).toString('utf16le'), encoding: 'utf-16le', byteOrderMark: true };
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe)
+    return { text: Buffer.from(bytes.subarray(2, bytes.length & ~1)).toString('utf16le'), encoding: 'utf-16le', byteOrderMark: true };
   if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) {
     const swapped = Buffer.from(bytes.subarray(2, 2 + ((bytes.length - 2) & ~1)));
     swapped.swap16();

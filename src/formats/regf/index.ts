@@ -1,0 +1,15 @@
+// Public entry of the regf (registry hive) format module: reading hives, summarising them and
+// their transaction logs. Writing new hives lives in build-hive.ts; editing and log replay are
+// not implemented yet.
+export { type BaseBlock, computeBaseBlockChecksum, isDirty, parseBaseBlock } from './base-block.js';
+export { type HiveBin, HiveCells } from './cells.js';
+export * from './constants.js';
+export { Hive, openHive, RegistryKey, RegistryValue, readHiveFile } from './hive.js';
+export { type KeyNodeRecord, parseKeyNode } from './key-node.js';
+export { decodeName, lhHash, namesEqual, upcaseName } from './names.js';
+export { parseSecurity, type SecurityRecord } from './security.js';
+export { readSubkeyList, type SubkeyListEntry, type SubkeyListKind } from './subkey-list.js';
+export { type HiveSummary, summarizeHive } from './summary.js';
+export { isTransactionLog, type LogEntrySummary, summarizeTransactionLog, type TransactionLogSummary } from './transaction-log.js';
+export { decodeRegMultiString, decodeRegString, decodeValueData, parseValueKey, type RegistryData, readValueData, type ValueKeyRecord } from './value.js';
+export { walkKeys } from './walk.js';

@@ -1,0 +1,27 @@
+// Visits every key of a hive once, depth-first in stored order, without recursion. A key node
+// reachable twice (shared between parents, or a cycle) is a FormatError, so a damaged hive can
+// never make the walk repeat work or run forever. It does not read values; callers do.
+import { FormatError } from '../../errors.js';
+import type { Hive, RegistryKey } from './hive.js';
+
+export function* walkKeys(hive: Hive, start: RegistryKey = hive.root): Generator<RegistryKey> {
+  const seen = new Set<number>([start.record.offset]);
+  const stack: RegistryKey[] = [start];
+  while (stack.length > 0) {
+    const key = stack.pop() as RegistryKey;
+    yield key;
+    const children = key.subkeys();
+    for (let i = children.length - 1; i >= 0; i--) {
+      const child = children[i];
+      if (seen.has(child.record.offset)) {
+        throw new FormatError(
+          'DF_HIVE_KEY_CYCLE',
+          `${hive.name}: key node at 0x${child.record.offset.toString(16)} is reachable from more than one parent (${key.path || '(root)'}); the hive is corrupt`,
+          { offset: child.record.offset },
+        );
+      }
+      seen.add(child.record.offset);
+      stack.push(child);
+    }
+  }
+}

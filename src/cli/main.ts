@@ -59,7 +59,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
         io,
         options: globals,
         colors,
-        progress: renderer,
+        progress: throttleProgress(renderer),
         say(line) {
           if (!globals.quiet && !globals.json) io.stdout.write(`${line}\n`);
         },

@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { type LoadedConfig, loadConfig } from '../config.js';
 import { type DeployForgeError, toDeployForgeError, UsageError } from '../errors.js';
+import { throttleProgress } from '../progress.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';

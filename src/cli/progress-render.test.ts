@@ -8,7 +8,10 @@ test('JSON progress writes one event per line on stderr', () => {
   const sink = createJsonProgress({ stdout: { write: () => true }, stderr: { write: (s: string) => (err += s) }, env: {}, cwd: '/' });
   sink.emit({ phase: 'write iso', done: 10, total: 100, unit: 'bytes' });
   sink.emit({ phase: 'write iso', done: 100, total: 100, unit: 'bytes' });
-  const lines = err.trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = err
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.deepEqual(lines[1], { type: 'progress', phase: 'write iso', done: 100, total: 100, unit: 'bytes' });
 });
 

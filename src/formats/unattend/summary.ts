@@ -46,7 +46,7 @@ export function summarizeUnattend(bytes: Uint8Array, name = 'answer file'): Unat
   }
   if (errors.length > 0) throw new FormatError('DF_UNATTEND_BAD_XML', `${name} is not well-formed XML: ${errors[0]}`);
   const root = doc.documentElement;
-  if (!root || root.localName !== 'unattend') throw new FormatError('DF_UNATTEND_NOT_UNATTEND', `${name}: the root element is '${root?.localName ?? 'none'}', not 'unattend'`);
+  if (root?.localName !== 'unattend') throw new FormatError('DF_UNATTEND_NOT_UNATTEND', `${name}: the root element is '${root?.localName ?? 'none'}', not 'unattend'`);
   const warnings: string[] = [];
   if (root.namespaceURI !== UNATTEND_NAMESPACE) warnings.push(`root element namespace is '${root.namespaceURI ?? ''}', expected ${UNATTEND_NAMESPACE}`);
   if (byteOrderMark && encoding === 'utf-8') warnings.push('UTF-8 byte-order mark present: Windows 11 24H2 Setup rejects such answer files');

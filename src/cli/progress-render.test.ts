@@ -5,7 +5,16 @@ import { chooseProgressMode, createJsonProgress } from './progress-render.js';
 
 test('JSON progress writes one event per line on stderr', () => {
   let err = '';
-  const sink = createJsonProgress({ stdout: { write: () => true }, stderr: { write: (s: string) => (err += s) }, env: {}, cwd: '/' });
+  const sink = createJsonProgress({
+    stdout: { write: () => true },
+    stderr: {
+      write: (s: string) => {
+        err += s;
+      },
+    },
+    env: {},
+    cwd: '/',
+  });
   sink.emit({ phase: 'write iso', done: 10, total: 100, unit: 'bytes' });
   sink.emit({ phase: 'write iso', done: 100, total: 100, unit: 'bytes' });
   const lines = err

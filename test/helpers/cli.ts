@@ -11,8 +11,18 @@ export async function runCliCaptured(argv: string[], env: NodeJS.ProcessEnv = {}
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
-    stdout: { write: (s: string) => (stdout += s), isTTY: false },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+      },
+      isTTY: false,
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+      },
+      isTTY: false,
+    },
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     cwd,
   });

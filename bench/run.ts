@@ -50,6 +50,9 @@ async function main() {
   }
   const size = (await stat(iso)).size;
   const rows: [string, number, string][] = [];
+  const report = await inspectPath(iso);
+  const install = report.format === 'iso' && report.iso.installImage && 'wim' in report.iso.installImage ? report.iso.installImage : undefined;
+  const installText = install ? `${install.path} ${(install.size / 2 ** 20).toFixed(0)} MiB, ${install.wim.images.length} editions` : 'no install image';
 
   rows.push(['deployforge inspect (library call, warm)', await timeAsync(() => inspectPath(iso)), 'reads descriptors, directories and the WIM header + XML inside the ISO']);
   const cli = timeCommand(process.execPath, [join(root, 'bin', 'deployforge.js'), 'inspect', '--json', iso]);
@@ -85,7 +88,7 @@ Measured by \`npm run bench\` (bench/run.ts) on ${new Date().toISOString().slice
 All rows come from the same run. Times are medians (3 runs for commands, 5 for the library
 call; 1 for the floors and the extraction). The page cache is warm, which favours the tools that read everything.
 
-## inspect on a ${(size / 2 ** 30).toFixed(2)} GiB sample ISO (5 editions, install.wim ${(size / 2 ** 20).toFixed(0)} MiB class)
+## inspect on a ${(size / 2 ** 30).toFixed(2)} GiB sample ISO (${installText})
 
 | what | ms | note |
 |---|---:|---|

@@ -14,6 +14,7 @@ import { type RegTextSummary, summarizeRegText } from '../formats/regf/reg-text-
 import { type HiveSummary, summarizeHive } from '../formats/regf/summary.js';
 import { summarizeTransactionLog, type TransactionLogSummary } from '../formats/regf/transaction-log.js';
 import { summarizeUnattend, type UnattendSummary } from '../formats/unattend/summary.js';
+import type { VirtualDisk } from '../formats/vhd/types.js';
 import { openVirtualDisk } from '../formats/vhd/virtual-disk.js';
 import { openWim, type WimFile } from '../formats/wim/wim-file.js';
 import type { WimImageInfo } from '../formats/wim/xml-info.js';
@@ -48,21 +49,13 @@ export interface IsoReport {
   bootImage?: { path: string; size: number; wim: WimReport } | { path: string; error: string; code: string };
 }
 
-export interface DiskReport {
-  format: 'vhd' | 'vhdx';
-  diskType: string;
-  virtualSize: number;
-  blockSize?: number;
-  logicalSectorSize: number;
-  physicalSectorSize?: number;
-  creator?: string;
-  uuid?: string;
-  parent?: unknown;
-  needsLogReplay?: boolean;
-  checksumValid: boolean;
+export type DiskReport = Pick<
+  VirtualDisk,
+  'format' | 'diskType' | 'virtualSize' | 'blockSize' | 'logicalSectorSize' | 'physicalSectorSize' | 'creator' | 'uuid' | 'parent' | 'needsLogReplay' | 'checksumValid'
+> & {
   partitionTable?: PartitionTable;
   partitionTableError?: string;
-}
+};
 
 export type InspectReport = { path: string; format: DetectedFormat; size: number; evidence: string } & (
   | { format: 'iso'; iso: IsoReport }

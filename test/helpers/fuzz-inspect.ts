@@ -5,8 +5,11 @@
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { runCliCaptured } from './cli.js';
+import { makeTempDir } from './corpus.js';
+import { type FixtureKind, makeFixture } from './fixtures.js';
 
 export interface FuzzOutcome {
   runs: number;
@@ -86,4 +89,30 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`inspect did not finish within ${ms} ms (hang)`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Declares one fuzz test per fixture kind: RUNS (default 1,000; DEPLOYFORGE_FUZZ_RUNS)
+ *  mutated or truncated files through `deployforge inspect`. */
+export function defineInspectFuzzSuite(kinds: FixtureKind[], seedBase: number): void {
+  const runs = Number(process.env.DEPLOYFORGE_FUZZ_RUNS ?? 1000);
+  describe('inspect survives malformed input', () => {
+    let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+    before(async () => {
+      tmp = await makeTempDir('deployforge-fuzz-');
+    });
+    after(async () => {
+      await tmp.cleanup();
+    });
+    for (const [i, kind] of kinds.entries()) {
+      test(`${kind}: ${runs} mutated or truncated files give exit 0 or a one-line exit-3 error`, async () => {
+        const seedFile = await makeFixture(kind, tmp.path);
+        const outcome = await fuzzInspect(seedFile, tmp.path, runs, seedBase + i);
+        assert.equal(outcome.runs, runs);
+        // The mutations must break things often, or the test proves little. A transaction log is
+        // read up to its first bad entry by design, so most damage there is reported, not refused.
+        const share = kind === 'hive-log' ? 0.02 : 0.1;
+        assert.ok(outcome.rejected > runs * share, `only ${outcome.rejected} of ${runs} variants were rejected`);
+      });
+    }
+  });
 }

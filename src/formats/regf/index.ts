@@ -13,3 +13,5 @@ export { type HiveSummary, summarizeHive } from './summary.js';
 export { isTransactionLog, type LogEntrySummary, summarizeTransactionLog, type TransactionLogSummary } from './transaction-log.js';
 export { decodeRegMultiString, decodeRegString, decodeValueData, parseValueKey, type RegistryData, readValueData, type ValueKeyRecord } from './value.js';
 export { walkKeys } from './walk.js';
+export { type AppliedLog, type ReplayResult, replayLogs } from './log-replay.js';
+export { findTransactionLogs, recoverHiveFile } from './recover.js';

@@ -3,12 +3,14 @@
 // not implemented yet.
 export { type BaseBlock, computeBaseBlockChecksum, isDirty, parseBaseBlock } from './base-block.js';
 export { type HiveBin, HiveCells } from './cells.js';
+export { CHECK_CODES, checkHive, formatCheckReport, type HiveCheckReport } from './check.js';
 export * from './constants.js';
 export { Hive, openHive, RegistryKey, RegistryValue, readHiveFile } from './hive.js';
 export { type KeyNodeRecord, parseKeyNode } from './key-node.js';
 export { type AppliedLog, type ReplayResult, replayLogs } from './log-replay.js';
 export { decodeName, lhHash, namesEqual, upcaseName } from './names.js';
 export { findTransactionLogs, recoverHiveFile } from './recover.js';
+export { diffHives } from './reg-diff.js';
 export { exportHive } from './reg-export.js';
 export { parseRegFile, type RegEntry, type RegFile, writeRegFile } from './reg-file.js';
 export { importRegFile } from './reg-import.js';

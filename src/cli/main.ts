@@ -8,6 +8,7 @@ import { type DeployForgeError, toDeployForgeError, UsageError } from '../errors
 import { throttleProgress } from '../progress.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
+import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
 import { type CliContext, type CliIO, type GlobalOptions, wantsColor } from './context.js';
 import { chooseProgressMode, createProgressRenderer, type ProgressRenderer } from './progress-render.js';
@@ -81,6 +82,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerInspectCommand(program, env);
   registerConfigCommand(program, env);
   registerSampleMediaCommand(program, env);
+  registerRegCommand(program, env);
   return { program, env };
 }
 

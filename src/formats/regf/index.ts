@@ -1,11 +1,13 @@
 // Public entry of the regf (registry hive) format module: reading hives, summarising them and
-// their transaction logs. Writing new hives lives in build-hive.ts; editing and log replay are
-// not implemented yet.
+// their transaction logs, and editing them in place (hive-edit.ts). Writing new hives lives in
+// build-hive.ts; log replay is not implemented here yet.
 export { type BaseBlock, computeBaseBlockChecksum, isDirty, parseBaseBlock } from './base-block.js';
 export { type HiveBin, HiveCells } from './cells.js';
 export { CHECK_CODES, checkHive, formatCheckReport, type HiveCheckReport } from './check.js';
 export * from './constants.js';
+export type { HiveEditor } from './edit-types.js';
 export { Hive, openHive, RegistryKey, RegistryValue, readHiveFile } from './hive.js';
+export { createEmptyHive, type EditHiveOptions, editHive, HiveEdit, openHiveForEdit } from './hive-edit.js';
 export { type KeyNodeRecord, parseKeyNode } from './key-node.js';
 export { type AppliedLog, type ReplayResult, replayLogs } from './log-replay.js';
 export { decodeName, lhHash, namesEqual, upcaseName } from './names.js';

@@ -19,15 +19,13 @@ const valueArb = fc.record({ name: fc.constantFrom('', 'One', 'two', 'Three'), k
 const treeArb: fc.Arbitrary<HiveTreeKey> = fc.letrec((tie) => ({
   key: fc.record({
     name: nameArb,
-    values: fc
-      .uniqueArray(valueArb, { maxLength: 3, selector: (v) => v.name.toLowerCase() })
-      .map((vs) =>
-        vs.map((v) => ({
-          name: v.name,
-          type: v.kind === 'sz' ? 1 : v.kind === 'dword' ? 4 : 3,
-          data: v.kind === 'sz' ? regSz(`text ${v.n}`) : v.kind === 'dword' ? regDword(v.n) : regBinary(new Uint8Array(v.n % 40).fill(v.n & 0xff)),
-        })),
-      ),
+    values: fc.uniqueArray(valueArb, { maxLength: 3, selector: (v) => v.name.toLowerCase() }).map((vs) =>
+      vs.map((v) => ({
+        name: v.name,
+        type: v.kind === 'sz' ? 1 : v.kind === 'dword' ? 4 : 3,
+        data: v.kind === 'sz' ? regSz(`text ${v.n}`) : v.kind === 'dword' ? regDword(v.n) : regBinary(new Uint8Array(v.n % 40).fill(v.n & 0xff)),
+      })),
+    ),
     subkeys: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       fc.constant([]),

@@ -1,0 +1,43 @@
+// One registry task per process, so each measurement gets its own clean heap and max RSS:
+//   node --import tsx bench/registry-tasks.ts walk|export|import|check HIVE [REG OUT]
+// Prints {"ms":…, "rssMb":…, …} on stdout.
+import { readFile, writeFile } from 'node:fs/promises';
+import { checkHive } from '../src/formats/regf/check.js';
+import { openHive } from '../src/formats/regf/hive.js';
+import { editHive } from '../src/formats/regf/hive-edit.js';
+import { exportHive } from '../src/formats/regf/reg-export.js';
+import { parseRegFile, writeRegFile } from '../src/formats/regf/reg-file.js';
+import { importRegFile } from '../src/formats/regf/reg-import.js';
+import { walkKeys } from '../src/formats/regf/walk.js';
+
+const [task, hivePath, regPath, outPath] = process.argv.slice(2);
+const start = process.hrtime.bigint();
+const bytes = new Uint8Array(await readFile(hivePath));
+const extra: Record<string, number> = {};
+if (task === 'walk') {
+  const hive = openHive(bytes, hivePath);
+  let keys = 0;
+  let values = 0;
+  for (const key of walkKeys(hive)) {
+    keys++;
+    for (const value of key.values()) {
+      void value.data;
+      values++;
+    }
+  }
+  Object.assign(extra, { keys, values });
+} else if (task === 'export') {
+  const text = writeRegFile(exportHive(openHive(bytes, hivePath)), { encoding: 'utf8' });
+  await writeFile(outPath, text);
+  extra.bytes = text.length;
+} else if (task === 'import') {
+  const edit = editHive(bytes, { name: hivePath });
+  const counts = importRegFile(edit, parseRegFile(new Uint8Array(await readFile(regPath)), regPath), { prefix: '' });
+  await edit.save(outPath);
+  extra.valuesSet = counts.valuesSet;
+} else if (task === 'check') {
+  const report = checkHive(bytes, { name: hivePath });
+  extra.problems = report.problems.length;
+}
+const ms = Number(process.hrtime.bigint() - start) / 1e6;
+process.stdout.write(`${JSON.stringify({ ms, rssMb: process.resourceUsage().maxRSS / 1024, ...extra })}\n`);

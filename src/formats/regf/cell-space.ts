@@ -1,0 +1,327 @@
+// The mutable cell space of a hive being edited: a private copy of the file, the free cells of
+// every bin (found once, then kept up to date), best-fit allocation with splitting, freeing with
+// coalescing, appended bins, and an undo journal so a failed edit can be rolled back. It knows
+// nothing about records (nk, vk, lists); edit-*.ts and hive-edit.ts give cells their meaning.
+import { FormatError } from '../../errors.js';
+import { i32le, startsWith, u32le } from '../../util/binary.js';
+import { HiveCells } from './cells.js';
+import { BASE_BLOCK_SIZE, CELL_ALIGNMENT, HBIN_ALIGNMENT, HBIN_HEADER_SIZE, SIGNATURE } from './constants.js';
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+/** Base-block field holding the hive-bins data size (Suhanov §Base block, offset 40). */
+const HIVE_BINS_SIZE_FIELD = 40;
+
+/** Cell size for a payload: 4-byte size field plus payload, rounded up to 8 (Suhanov §Cell). */
+export function cellSizeFor(payload: number): number {
+  return (4 + payload + CELL_ALIGNMENT - 1) & ~(CELL_ALIGNMENT - 1);
+}
+
+export class CellSpace {
+  /** Backing store; may be longer than the hive (spare capacity for appended bins). */
+  private buf: Uint8Array;
+  private dv: DataView;
+  /** Bytes of hive-bins data (mirrors base block offset 40). */
+  dataSize: number;
+  /** Free cells: start → size, and end → start for finding the left neighbour when coalescing. */
+  private readonly freeByStart = new Map<number, number>();
+  private readonly freeByEnd = new Map<number, number>();
+  private cellsView: HiveCells | undefined;
+  /** Undo journal of the current operation: original bytes of every region overwritten. */
+  private journal: { at: number; old: Uint8Array }[] | undefined;
+  private journalDataSize = 0;
+
+  constructor(
+    bytes: Uint8Array,
+    readonly name: string,
+  ) {
+    // Copy: the caller's array must never change (and a copy gives room to grow).
+    this.buf = new Uint8Array(bytes.length);
+    this.buf.set(bytes);
+    this.dv = new DataView(this.buf.buffer);
+    this.dataSize = this.dv.getUint32(HIVE_BINS_SIZE_FIELD, true);
+    this.scanFreeCells();
+  }
+
+  /** The hive file as it stands (base block + bins), a view of the working copy. */
+  get file(): Uint8Array {
+    return this.buf.subarray(0, BASE_BLOCK_SIZE + this.dataSize);
+  }
+
+  /** A reader over the working copy, rebuilt only when bins were added (HiveCells reads cell
+   *  contents on demand, so in-place writes show through). */
+  get cells(): HiveCells {
+    this.cellsView ??= new HiveCells(this.file, this.dataSize, this.name);
+    return this.cellsView;
+  }
+
+  /** Walks every bin and cell once: records free cells and refuses cells that do not tile
+   *  their bin exactly, since allocating inside a damaged bin would corrupt it further. */
+  private scanFreeCells(): void {
+    this.freeByStart.clear();
+    this.freeByEnd.clear();
+    const b = this.buf;
+    let bin = 0;
+    while (bin < this.dataSize) {
+      const file = BASE_BLOCK_SIZE + bin;
+      if (!startsWith(b, SIGNATURE.hbin, file)) {
+        throw new FormatError('DF_HIVE_BAD_BIN', `${this.name}: no hive bin signature at data offset ${hex(bin)}; the hive is corrupt`, { offset: bin });
+      }
+      const size = u32le(b, file + 8);
+      if (u32le(b, file + 4) !== bin || size < HBIN_ALIGNMENT || size % HBIN_ALIGNMENT !== 0 || bin + size > this.dataSize) {
+        throw new FormatError('DF_HIVE_BAD_BIN', `${this.name}: hive bin at data offset ${hex(bin)} has a bad offset or size; the hive is corrupt`, { offset: bin });
+      }
+      let at = bin + HBIN_HEADER_SIZE;
+      const end = bin + size;
+      let runStart = -1;
+      while (at < end) {
+        const raw = i32le(b, BASE_BLOCK_SIZE + at);
+        const cellSize = Math.abs(raw);
+        if (cellSize < CELL_ALIGNMENT || cellSize % CELL_ALIGNMENT !== 0 || at + cellSize > end) {
+          throw new FormatError('DF_HIVE_BAD_CELL', `${this.name}: cell at ${hex(at)} has size ${raw}, which does not fit its bin; the hive is corrupt`, { offset: at });
+        }
+        // Adjacent free cells Windows left unmerged are merged here (Suhanov §Cell: free
+        // neighbours are coalesced), so later best-fit searches see the real holes.
+        if (raw > 0) {
+          if (runStart < 0) runStart = at;
+        } else if (runStart >= 0) {
+          this.addFree(runStart, at - runStart, true);
+          runStart = -1;
+        }
+        at += cellSize;
+      }
+      if (runStart >= 0) this.addFree(runStart, end - runStart, true);
+      bin = end;
+    }
+  }
+
+  private addFree(offset: number, size: number, writeHeader: boolean): void {
+    this.freeByStart.set(offset, size);
+    this.freeByEnd.set(offset + size, offset);
+    if (writeHeader) this.setI32Raw(offset, size);
+  }
+
+  private removeFree(offset: number): void {
+    const size = this.freeByStart.get(offset);
+    if (size === undefined) return;
+    this.freeByStart.delete(offset);
+    this.freeByEnd.delete(offset + size);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Journaled writes. Every change to the file goes through here so rollback() can undo it.
+
+  private remember(at: number, length: number): void {
+    // Bytes past the old end vanish on rollback anyway; no need to keep them.
+    if (!this.journal || at >= BASE_BLOCK_SIZE + this.journalDataSize) return;
+    this.journal.push({ at, old: this.buf.slice(at, at + length) });
+  }
+
+  private setI32Raw(offset: number, value: number): void {
+    const at = BASE_BLOCK_SIZE + offset;
+    this.remember(at, 4);
+    this.dv.setInt32(at, value, true);
+  }
+
+  /** Starts recording an operation; commit() forgets the record, rollback() undoes it. */
+  begin(): void {
+    this.journal = [];
+    this.journalDataSize = this.dataSize;
+  }
+
+  commit(): void {
+    this.journal = undefined;
+  }
+
+  rollback(): void {
+    const journal = this.journal;
+    if (!journal) return;
+    this.journal = undefined;
+    for (let i = journal.length - 1; i >= 0; i--) this.buf.set(journal[i].old, journal[i].at);
+    if (this.dataSize !== this.journalDataSize) {
+      this.dataSize = this.journalDataSize;
+      this.cellsView = undefined;
+    }
+    this.scanFreeCells();
+  }
+
+  /** Writes into the base block (file offsets 0..4095). */
+  writeHeader(at: number, bytes: Uint8Array): void {
+    this.remember(at, bytes.length);
+    this.buf.set(bytes, at);
+  }
+
+  headerU32(at: number): number {
+    return this.dv.getUint32(at, true);
+  }
+
+  setHeaderU32(at: number, value: number): void {
+    this.remember(at, 4);
+    this.dv.setUint32(at, value >>> 0, true);
+  }
+
+  // Field access inside a cell's payload: `cell` is the cell's data offset, `field` the offset
+  // within the payload (after the 4-byte size), as the spec tables count them.
+
+  payloadSize(cell: number): number {
+    return -i32le(this.buf, BASE_BLOCK_SIZE + cell) - 4;
+  }
+
+  u16(cell: number, field: number): number {
+    return this.dv.getUint16(BASE_BLOCK_SIZE + cell + 4 + field, true);
+  }
+
+  u32(cell: number, field: number): number {
+    return this.dv.getUint32(BASE_BLOCK_SIZE + cell + 4 + field, true);
+  }
+
+  setU16(cell: number, field: number, value: number): void {
+    const at = BASE_BLOCK_SIZE + cell + 4 + field;
+    this.remember(at, 2);
+    this.dv.setUint16(at, value, true);
+  }
+
+  setU32(cell: number, field: number, value: number): void {
+    const at = BASE_BLOCK_SIZE + cell + 4 + field;
+    this.remember(at, 4);
+    this.dv.setUint32(at, value >>> 0, true);
+  }
+
+  setU64(cell: number, field: number, value: bigint): void {
+    const at = BASE_BLOCK_SIZE + cell + 4 + field;
+    this.remember(at, 8);
+    this.dv.setBigUint64(at, value, true);
+  }
+
+  write(cell: number, field: number, bytes: Uint8Array): void {
+    const at = BASE_BLOCK_SIZE + cell + 4 + field;
+    this.remember(at, bytes.length);
+    this.buf.set(bytes, at);
+  }
+
+  /** A copy of `length` payload bytes (a copy, because the backing store moves when it grows). */
+  read(cell: number, field: number, length: number): Uint8Array {
+    const at = BASE_BLOCK_SIZE + cell + 4 + field;
+    return this.buf.slice(at, at + length);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Allocation
+
+  /** Allocates a zero-filled cell with room for `payload` bytes; returns its data offset. Best
+   *  fit among free cells (ties: lowest offset, which keeps data near the start of the file),
+   *  else a new bin at the end. */
+  alloc(payload: number): number {
+    const need = cellSizeFor(payload);
+    let best = -1;
+    let bestSize = Number.POSITIVE_INFINITY;
+    for (const [offset, size] of this.freeByStart) {
+      if (size >= need && (size < bestSize || (size === bestSize && offset < best))) {
+        best = offset;
+        bestSize = size;
+        if (size === need) break;
+      }
+    }
+    if (best < 0) {
+      best = this.appendBin(need);
+      bestSize = this.freeByStart.get(best) as number;
+    }
+    this.removeFree(best);
+    // Split when the rest can stand as a cell of its own (≥ 8 bytes); otherwise the allocation
+    // keeps the slack, as no cell smaller than 8 bytes can exist.
+    let size = bestSize;
+    if (bestSize - need >= CELL_ALIGNMENT) {
+      size = need;
+      this.addFree(best + need, bestSize - need, true);
+    }
+    this.setI32Raw(best, -size);
+    this.write(best, 0, new Uint8Array(size - 4));
+    return best;
+  }
+
+  /** Marks the cell free, zeroes its payload (no stale records for recovery tools to find) and
+   *  merges it with free neighbours in the same bin. Free cells never span bins: the next bin
+   *  starts with its header, which is never a cell start, so the maps cannot link across. */
+  free(cell: number): void {
+    const raw = i32le(this.buf, BASE_BLOCK_SIZE + cell);
+    if (raw >= 0) {
+      throw new FormatError('DF_HIVE_BAD_CELL', `${this.name}: the cell at ${hex(cell)} is freed twice; the hive is corrupt`, { offset: cell });
+    }
+    let start = cell;
+    let size = -raw;
+    this.write(cell, 0, new Uint8Array(size - 4));
+    const right = this.freeByStart.get(start + size);
+    if (right !== undefined) {
+      this.removeFree(start + size);
+      size += right;
+    }
+    const left = this.freeByEnd.get(start);
+    if (left !== undefined) {
+      size += start - left;
+      this.removeFree(left);
+      start = left;
+    }
+    this.addFree(start, size, true);
+  }
+
+  /** Gives the cell room for `payload` bytes, keeping its first `keep` payload bytes. Shrinks
+   *  in place (the cut-off tail becomes free); grows in place into a free right neighbour when
+   *  possible, else moves. Returns the (possibly new) offset. */
+  realloc(cell: number, payload: number, keep: number): number {
+    const have = -i32le(this.buf, BASE_BLOCK_SIZE + cell);
+    const need = cellSizeFor(payload);
+    if (need <= have) {
+      if (have - need >= CELL_ALIGNMENT) {
+        this.setI32Raw(cell, -need);
+        this.setI32Raw(cell + need, -(have - need));
+        this.free(cell + need);
+      }
+      return cell;
+    }
+    const right = this.freeByStart.get(cell + have);
+    if (right !== undefined && have + right >= need) {
+      this.removeFree(cell + have);
+      let size = have + right;
+      if (size - need >= CELL_ALIGNMENT) {
+        this.addFree(cell + need, size - need, true);
+        size = need;
+      }
+      this.setI32Raw(cell, -size);
+      this.write(cell, have - 4, new Uint8Array(size - have));
+      return cell;
+    }
+    const moved = this.alloc(payload);
+    this.write(moved, 0, this.read(cell, 0, Math.min(keep, have - 4)));
+    this.free(cell);
+    return moved;
+  }
+
+  /** Appends an hbin big enough for a cell of `cellSize` bytes (4 KiB multiples, Suhanov §Hive
+   *  bin); its space becomes one free cell, whose offset is returned. */
+  private appendBin(cellSize: number): number {
+    const binSize = Math.ceil((HBIN_HEADER_SIZE + cellSize) / HBIN_ALIGNMENT) * HBIN_ALIGNMENT;
+    const binOffset = this.dataSize;
+    const end = BASE_BLOCK_SIZE + binOffset + binSize;
+    if (end > this.buf.length) {
+      const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, BASE_BLOCK_SIZE + this.dataSize));
+      this.buf = grown;
+      this.dv = new DataView(grown.buffer);
+    }
+    const at = BASE_BLOCK_SIZE + binOffset;
+    this.buf.fill(0, at, end);
+    this.buf.set([0x68, 0x62, 0x69, 0x6e], at); // "hbin"
+    this.dv.setUint32(at + 4, binOffset, true);
+    this.dv.setUint32(at + 8, binSize, true);
+    // The timestamp at 20 is meaningful only in the first bin; new bins leave it 0.
+    this.dataSize += binSize;
+    this.setHeaderU32(HIVE_BINS_SIZE_FIELD, this.dataSize);
+    this.cellsView = undefined;
+    this.addFree(binOffset + HBIN_HEADER_SIZE, binSize - HBIN_HEADER_SIZE, true);
+    return binOffset + HBIN_HEADER_SIZE;
+  }
+
+  /** Free cells as [offset, size], sorted; for tests and statistics. */
+  freeCells(): [number, number][] {
+    return [...this.freeByStart].sort((a, b) => a[0] - b[0]);
+  }
+}

@@ -43,7 +43,7 @@ function importReg(values: number): string {
 }
 
 function task(name: string, ...args: string[]): { ms: number; rssMb: number; [k: string]: number } {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'registry-tasks.ts'), name, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(process.execPath, [join(root, 'bench', 'registry-tasks.mjs'), name, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (run.status !== 0) throw new Error(`bench task ${name} failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() as string);
 }
@@ -82,7 +82,7 @@ ${row('full export to .reg', ourExport.ms, hivexExport.ms, `hivexregedit --expor
 ${row('import a 10,000-value .reg and save', ourImport.ms, hivexImport.ms, `hivexregedit --merge; ours: max RSS ${ourImport.rssMb.toFixed(0)} MiB`)}
 ${row('structure check (every invariant)', check.ms, undefined, `${check.problems} problems`)}
 
-Each DeployForge row is one process (Node start-up and reading the file included); the hivex rows
+Each DeployForge row is one process running the compiled library (Node start-up, reading the file and, for import, writing the result included); the hivex rows
 are one run of the Perl tool. Targets from issue 3: ≥ 20× faster than hivexregedit for export and
 import, open + walk of a 100 MB hive under 1.5 s, memory under 3× the hive size.
 `;

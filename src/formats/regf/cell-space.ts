@@ -4,7 +4,7 @@
 // nothing about records (nk, vk, lists); edit-*.ts and hive-edit.ts give cells their meaning.
 import { FormatError } from '../../errors.js';
 import { i32le, startsWith, u32le } from '../../util/binary.js';
-import { HiveCells } from './cells.js';
+import { type HiveBin, HiveCells } from './cells.js';
 import { BASE_BLOCK_SIZE, CELL_ALIGNMENT, HBIN_ALIGNMENT, HBIN_HEADER_SIZE, SIGNATURE } from './constants.js';
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -16,6 +16,13 @@ export function cellSizeFor(payload: number): number {
   return (4 + payload + CELL_ALIGNMENT - 1) & ~(CELL_ALIGNMENT - 1);
 }
 
+/** Size classes are 8 bytes wide (cell sizes are multiples of 8); cells of 16 KiB and more share
+ *  the last class. */
+const LARGE_CLASS = 2048;
+function sizeClassOf(size: number): number {
+  return Math.min(size >>> 3, LARGE_CLASS);
+}
+
 export class CellSpace {
   /** Backing store; may be longer than the hive (spare capacity for appended bins). */
   private buf: Uint8Array;
@@ -25,7 +32,14 @@ export class CellSpace {
   /** Free cells: start → size, and end → start for finding the left neighbour when coalescing. */
   private readonly freeByStart = new Map<number, number>();
   private readonly freeByEnd = new Map<number, number>();
+  /** Free cells by size class (size / 8, all ≥ 16 KiB in the last class) with a bitmap of the
+   *  classes that have any, so a best-fit allocation finds its cell without scanning every free
+   *  cell (hives from real systems hold many thousands). */
+  private readonly freeBySize = new Map<number, Set<number>>();
+  private readonly sizeClassesUsed = new Uint32Array((LARGE_CLASS >>> 5) + 1);
   private cellsView: HiveCells | undefined;
+  /** The bins as last walked plus those appended since, so appending one bin does not walk all. */
+  private knownBins: HiveBin[] | undefined;
   /** Undo journal of the current operation: original bytes of every region overwritten. */
   private journal: { at: number; old: Uint8Array }[] | undefined;
   private journalDataSize = 0;
@@ -50,7 +64,10 @@ export class CellSpace {
   /** A reader over the working copy, rebuilt only when bins were added (HiveCells reads cell
    *  contents on demand, so in-place writes show through). */
   get cells(): HiveCells {
-    this.cellsView ??= new HiveCells(this.file, this.dataSize, this.name);
+    if (!this.cellsView) {
+      this.cellsView = new HiveCells(this.file, this.dataSize, this.name, this.knownBins);
+      if (!this.cellsView.binError) this.knownBins = [...this.cellsView.bins];
+    }
     return this.cellsView;
   }
 
@@ -59,6 +76,8 @@ export class CellSpace {
   private scanFreeCells(): void {
     this.freeByStart.clear();
     this.freeByEnd.clear();
+    this.freeBySize.clear();
+    this.sizeClassesUsed.fill(0);
     const b = this.buf;
     let bin = 0;
     while (bin < this.dataSize) {
@@ -97,6 +116,14 @@ export class CellSpace {
   private addFree(offset: number, size: number, writeHeader: boolean): void {
     this.freeByStart.set(offset, size);
     this.freeByEnd.set(offset + size, offset);
+    const sizeClass = sizeClassOf(size);
+    let cells = this.freeBySize.get(sizeClass);
+    if (!cells) {
+      cells = new Set();
+      this.freeBySize.set(sizeClass, cells);
+      this.sizeClassesUsed[sizeClass >>> 5] |= 1 << (sizeClass & 31);
+    }
+    cells.add(offset);
     if (writeHeader) this.setI32Raw(offset, size);
   }
 
@@ -105,6 +132,38 @@ export class CellSpace {
     if (size === undefined) return;
     this.freeByStart.delete(offset);
     this.freeByEnd.delete(offset + size);
+    const sizeClass = sizeClassOf(size);
+    const cells = this.freeBySize.get(sizeClass);
+    cells?.delete(offset);
+    if (cells && cells.size === 0) {
+      this.freeBySize.delete(sizeClass);
+      this.sizeClassesUsed[sizeClass >>> 5] &= ~(1 << (sizeClass & 31));
+    }
+  }
+
+  /** The smallest free cell of at least `need` bytes (lowest offset among the large ones), or -1. */
+  private findFit(need: number): number {
+    for (let sizeClass = sizeClassOf(need); sizeClass < LARGE_CLASS; sizeClass++) {
+      const word = this.sizeClassesUsed[sizeClass >>> 5] >>> (sizeClass & 31);
+      if (word === 0) {
+        sizeClass = (sizeClass | 31) as number; // nothing more in this 32-class word
+        continue;
+      }
+      sizeClass += 31 - Math.clz32(word & -word);
+      if (sizeClass >= LARGE_CLASS) break;
+      const cells = this.freeBySize.get(sizeClass);
+      if (cells) for (const offset of cells) return offset;
+    }
+    let best = -1;
+    let bestSize = Number.POSITIVE_INFINITY;
+    for (const offset of this.freeBySize.get(LARGE_CLASS) ?? []) {
+      const size = this.freeByStart.get(offset) as number;
+      if (size >= need && (size < bestSize || (size === bestSize && offset < best))) {
+        best = offset;
+        bestSize = size;
+      }
+    }
+    return best;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -140,6 +199,7 @@ export class CellSpace {
     if (this.dataSize !== this.journalDataSize) {
       this.dataSize = this.journalDataSize;
       this.cellsView = undefined;
+      this.knownBins = undefined;
     }
     this.scanFreeCells();
   }
@@ -212,19 +272,9 @@ export class CellSpace {
    *  else a new bin at the end. */
   alloc(payload: number): number {
     const need = cellSizeFor(payload);
-    let best = -1;
-    let bestSize = Number.POSITIVE_INFINITY;
-    for (const [offset, size] of this.freeByStart) {
-      if (size >= need && (size < bestSize || (size === bestSize && offset < best))) {
-        best = offset;
-        bestSize = size;
-        if (size === need) break;
-      }
-    }
-    if (best < 0) {
-      best = this.appendBin(need);
-      bestSize = this.freeByStart.get(best) as number;
-    }
+    let best = this.findFit(need);
+    if (best < 0) best = this.appendBin(need);
+    const bestSize = this.freeByStart.get(best) as number;
     this.removeFree(best);
     // Split when the rest can stand as a cell of its own (≥ 8 bytes); otherwise the allocation
     // keeps the slack, as no cell smaller than 8 bytes can exist.
@@ -316,6 +366,7 @@ export class CellSpace {
     this.dataSize += binSize;
     this.setHeaderU32(HIVE_BINS_SIZE_FIELD, this.dataSize);
     this.cellsView = undefined;
+    this.knownBins?.push({ offset: binOffset, size: binSize });
     this.addFree(binOffset + HBIN_HEADER_SIZE, binSize - HBIN_HEADER_SIZE, true);
     return binOffset + HBIN_HEADER_SIZE;
   }

@@ -26,7 +26,16 @@ export class HiveCells {
     /** Bytes of hive-bins data the base block declares. */
     readonly dataSize: number,
     readonly name = 'hive',
+    /** Bins already known to tile [0, dataSize) — an editor that appends bins passes its list
+     *  so the view is not rebuilt by walking every bin header again. */
+    knownBins?: readonly HiveBin[],
   ) {
+    if (knownBins) {
+      this.bins = knownBins;
+      this.binStarts = knownBins.map((b) => b.offset);
+      this.binError = undefined;
+      return;
+    }
     const bins: HiveBin[] = [];
     let binError: FormatError | undefined;
     let at = 0;

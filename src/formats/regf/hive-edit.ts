@@ -16,7 +16,7 @@ import { flatEntries, freeSubkeyList, insertSubkey, readListShape, removeSubkey,
 import type { HiveEditor } from './edit-types.js';
 import { freeValueData, MAX_BIG_DATA, storeValueData } from './edit-values.js';
 import { type Hive, openHive } from './hive.js';
-import { decodeName, lhHash, namesEqual } from './names.js';
+import { decodeName, lhHash, namesEqual, upcaseName } from './names.js';
 import { parseValueKey } from './value.js';
 
 export interface EditHiveOptions {
@@ -56,6 +56,8 @@ const BASE = { primarySeq: 4, secondarySeq: 8, lastWritten: 12, minor: 24, root:
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 export class HiveEdit implements HiveEditor {
+  /** nk offset + upper-cased child name → child nk offset (see findChild). */
+  private readonly childCache = new Map<string, number>();
   readonly name: string;
   readonly minorVersion: number;
   private readonly space: CellSpace;
@@ -103,6 +105,7 @@ export class HiveEdit implements HiveEditor {
       return result;
     } catch (error) {
       this.space.rollback();
+      this.childCache.clear();
       throw error;
     } finally {
       this.view = undefined;
@@ -126,6 +129,17 @@ export class HiveEdit implements HiveEditor {
   /** The child of `nk` called `name`, or undefined. An lh hash rules out entries cheaply for
    *  ASCII names, where every upcase table agrees; other names are compared in full. */
   private findChild(nk: number, name: string): number | undefined {
+    // Imports set thousands of values under the same few keys; remembering lookups saves
+    // re-reading their subkey lists every time. Any change to a subkey list clears it.
+    const cacheKey = `${nk}\\${upcaseName(name)}`;
+    const cached = this.childCache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const found = this.findChildUncached(nk, name);
+    if (found !== undefined) this.childCache.set(cacheKey, found);
+    return found;
+  }
+
+  private findChildUncached(nk: number, name: string): number | undefined {
     if (this.space.u32(nk, NK.subkeyCount) === 0) return undefined;
     const list = this.space.u32(nk, NK.subkeyList);
     const shape = readListShape(this.space, list);
@@ -194,6 +208,7 @@ export class HiveEdit implements HiveEditor {
 
   /** Creates the nk for `name` under `parent` and links it in; returns its offset. */
   private addKey(parent: number, name: string, className: string | undefined): number {
+    this.childCache.clear();
     const { space } = this;
     const encoded = encodeName(name);
     const nk = space.alloc(NK.name + encoded.bytes.length);
@@ -236,6 +251,7 @@ export class HiveEdit implements HiveEditor {
   }
 
   deleteKey(path: string): boolean {
+    this.childCache.clear();
     const parts = splitKeyPath(path);
     if (parts.length === 0) {
       throw new InputError('DF_HIVE_DELETE_ROOT', 'the root key of a hive cannot be deleted: name a key below it', { path });

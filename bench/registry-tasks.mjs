@@ -1,19 +1,20 @@
 // One registry task per process, so each measurement gets its own clean heap and max RSS:
-//   node --import tsx bench/registry-tasks.ts walk|export|import|check HIVE [REG OUT]
-// Prints {"ms":…, "rssMb":…, …} on stdout.
+//   node bench/registry-tasks.mjs walk|export|import|check HIVE [REG OUT]
+// It runs the compiled library in dist/ (what the CLI runs), so Node's start-up is the only
+// overhead; bench/run.ts builds dist first. Prints {"ms":…, "rssMb":…, …} on stdout.
 import { readFile, writeFile } from 'node:fs/promises';
-import { checkHive } from '../src/formats/regf/check.js';
-import { openHive } from '../src/formats/regf/hive.js';
-import { editHive } from '../src/formats/regf/hive-edit.js';
-import { exportHive } from '../src/formats/regf/reg-export.js';
-import { parseRegFile, writeRegFile } from '../src/formats/regf/reg-file.js';
-import { importRegFile } from '../src/formats/regf/reg-import.js';
-import { walkKeys } from '../src/formats/regf/walk.js';
+import { checkHive } from '../dist/formats/regf/check.js';
+import { openHive } from '../dist/formats/regf/hive.js';
+import { editHive } from '../dist/formats/regf/hive-edit.js';
+import { exportHive } from '../dist/formats/regf/reg-export.js';
+import { parseRegFile, writeRegFile } from '../dist/formats/regf/reg-file.js';
+import { importRegFile } from '../dist/formats/regf/reg-import.js';
+import { walkKeys } from '../dist/formats/regf/walk.js';
 
 const [task, hivePath, regPath, outPath] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 const bytes = new Uint8Array(await readFile(hivePath));
-const extra: Record<string, number> = {};
+const extra = {};
 if (task === 'walk') {
   const hive = openHive(bytes, hivePath);
   let keys = 0;

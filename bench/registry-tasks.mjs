@@ -2,12 +2,12 @@
 //   node bench/registry-tasks.mjs walk|export|import|check HIVE [REG OUT]
 // It runs the compiled library in dist/ (what the CLI runs), so Node's start-up is the only
 // overhead; bench/run.ts builds dist first. Prints {"ms":…, "rssMb":…, …} on stdout.
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { checkHive } from '../dist/formats/regf/check.js';
 import { openHive } from '../dist/formats/regf/hive.js';
 import { editHive } from '../dist/formats/regf/hive-edit.js';
-import { exportHive } from '../dist/formats/regf/reg-export.js';
-import { parseRegFile, writeRegFile } from '../dist/formats/regf/reg-file.js';
+import { exportHiveEntries } from '../dist/formats/regf/reg-export.js';
+import { parseRegFile, streamRegFile } from '../dist/formats/regf/reg-file.js';
 import { importRegFile } from '../dist/formats/regf/reg-import.js';
 import { walkKeys } from '../dist/formats/regf/walk.js';
 
@@ -28,9 +28,19 @@ if (task === 'walk') {
   }
   Object.assign(extra, { keys, values });
 } else if (task === 'export') {
-  const text = writeRegFile(exportHive(openHive(bytes, hivePath)), { encoding: 'utf8' });
-  await writeFile(outPath, text);
-  extra.bytes = text.length;
+  // Streamed as the CLI does: the .reg text is never held whole.
+  const handle = await open(outPath, 'w');
+  let written = 0;
+  await streamRegFile(
+    exportHiveEntries(openHive(bytes, hivePath)),
+    async (chunk) => {
+      written += chunk.length;
+      await handle.write(chunk);
+    },
+    { encoding: 'utf16le' },
+  );
+  await handle.close();
+  extra.bytes = written;
 } else if (task === 'import') {
   const edit = editHive(bytes, { name: hivePath });
   const counts = importRegFile(edit, parseRegFile(new Uint8Array(await readFile(regPath)), regPath), { prefix: '' });

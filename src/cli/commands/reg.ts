@@ -1,7 +1,7 @@
 // `deployforge reg …`: offline registry hives from the command line — export, import, get, set,
 // delete, diff, new, check, recover. Edits are written to a temporary file and renamed over the
 // hive (or to -o OUT), so a failed command never leaves a half-written hive.
-import { access, readFile } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FormatError, InputError, UsageError } from '../../errors.js';
@@ -11,10 +11,10 @@ import { openHive, type RegistryValue } from '../../formats/regf/hive.js';
 import { createEmptyHive, type editHive, openHiveForEdit } from '../../formats/regf/hive-edit.js';
 import { recoverHiveFile } from '../../formats/regf/recover.js';
 import { diffHives } from '../../formats/regf/reg-diff.js';
-import { exportHive } from '../../formats/regf/reg-export.js';
-import { parseRegFile, type RegFile, writeRegFile } from '../../formats/regf/reg-file.js';
+import { exportHiveEntries } from '../../formats/regf/reg-export.js';
+import { parseRegFile, type RegEntry, streamRegFile } from '../../formats/regf/reg-file.js';
 import { importRegFile } from '../../formats/regf/reg-import.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
 import type { CommandEnv } from '../main.js';
 
@@ -97,12 +97,22 @@ function showValue(value: ReturnType<typeof describeValue>): string {
   return `${value.name === '' ? '(default)' : value.name}  ${value.typeName}  ${shown}`;
 }
 
-async function writeRegOutput(ctx: CliContext, file: RegFile, out: string | undefined, utf8: boolean, regedit4: boolean): Promise<void> {
-  if (out) {
-    await writeFileAtomic(resolve(ctx.io.cwd, out), writeRegFile(file, { version: regedit4 ? 4 : 5, encoding: utf8 ? 'utf8' : 'utf16le' }));
+/** Streams a .reg file to -o (atomically; UTF-16LE like regedit unless --utf8) or to stdout
+ *  (UTF-8), so exporting a large hive never holds the whole text in memory. */
+async function writeRegOutput(ctx: CliContext, entries: Iterable<RegEntry>, out: string | undefined, utf8: boolean, regedit4: boolean): Promise<void> {
+  const version = regedit4 ? 4 : 5;
+  if (!out) {
+    await streamRegFile(entries, async (chunk) => void ctx.io.stdout.write(Buffer.from(chunk).toString('utf8')), { version, encoding: 'utf8' });
     return;
   }
-  ctx.io.stdout.write(Buffer.from(writeRegFile(file, { version: regedit4 ? 4 : 5, encoding: 'utf8' })).toString('utf8'));
+  await withAtomicOutput(resolve(ctx.io.cwd, out), async (partial) => {
+    const handle = await open(partial, 'w');
+    try {
+      await streamRegFile(entries, async (chunk) => void (await handle.write(chunk)), { version, encoding: utf8 ? 'utf8' : 'utf16le' });
+    } finally {
+      await handle.close();
+    }
+  });
 }
 
 /** Saves an edited hive over its source (atomically) or to -o. */
@@ -127,15 +137,15 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
     .action(async (hivePath: string, key: string, opts: { out?: string; prefix?: string; utf8: boolean; regedit4: boolean }) => {
       const ctx = env.ctx();
       const hive = openHive(await readHiveBytes(resolve(ctx.io.cwd, hivePath)), hivePath);
-      const file = exportHive(hive, { keyPath: key, prefix: opts.prefix });
+      const entries = exportHiveEntries(hive, { keyPath: key, prefix: opts.prefix });
       if (ctx.options.json) {
         ctx.result(
-          file.entries.map((e) => (e.kind === 'value' ? { ...e, data: Buffer.from(e.data).toString('hex') } : e)),
+          [...entries].map((e) => (e.kind === 'value' ? { ...e, data: Buffer.from(e.data).toString('hex') } : e)),
           () => '',
         );
         return;
       }
-      await writeRegOutput(ctx, file, opts.out, opts.utf8, opts.regedit4);
+      await writeRegOutput(ctx, entries, opts.out, opts.utf8, opts.regedit4);
     });
 
   reg
@@ -244,7 +254,7 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
         );
         return;
       }
-      await writeRegOutput(ctx, file, opts.out, opts.utf8, false);
+      await writeRegOutput(ctx, file.entries, opts.out, opts.utf8, false);
     });
 
   reg

@@ -17,22 +17,24 @@ export interface ExportHiveOptions {
 }
 
 export function exportHive(hive: Hive, options: ExportHiveOptions = {}): RegFile {
+  // A copy of each value: the reader hands out views into the hive buffer, which callers may reuse.
+  const entries = [...exportHiveEntries(hive, options)].map((e) => (e.kind === 'value' ? { ...e, data: e.data.slice() } : e));
+  return { version: 5, entries };
+}
+
+/** The same entries one at a time; value data are views into the hive's bytes, valid while the
+ *  hive is, so a streaming writer can export a large hive without holding it all twice. */
+export function* exportHiveEntries(hive: Hive, options: ExportHiveOptions = {}): Generator<RegEntry> {
   const keyPath = options.keyPath ?? '';
   const start = keyPath === '' ? hive.root : hive.key(keyPath);
   if (!start) throw new InputError('DF_REG_KEY_NOT_FOUND', `${hive.name} has no key ${keyPath}: check the path (it is relative to the hive root)`, { keyPath });
   const prefix = (options.prefix ?? '').replace(/\\+$/, '');
   const nameOf = (path: string) => (prefix === '' ? `\\${path}` : path === '' ? prefix : `${prefix}\\${path}`);
-
-  const entries: RegEntry[] = [];
   // walkKeys refuses cycles, shared key nodes and trees deeper than Windows allows, so the walk
   // is bounded by the hive's size even for hostile input.
   for (const key of walkKeys(hive, start)) {
     const path = nameOf(key.path);
-    entries.push({ kind: 'key', path, deleted: false });
-    for (const value of key.values()) {
-      // A copy: the reader hands out views into the hive buffer, which callers may reuse.
-      entries.push({ kind: 'value', keyPath: path, name: value.name, deleted: false, type: value.type, data: value.raw.slice() });
-    }
+    yield { kind: 'key', path, deleted: false };
+    for (const value of key.values()) yield { kind: 'value', keyPath: path, name: value.name, deleted: false, type: value.type, data: value.raw };
   }
-  return { version: 5, entries };
 }

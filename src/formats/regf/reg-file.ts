@@ -323,36 +323,71 @@ function cleanString(data: Uint8Array): string | undefined {
 export function writeRegFile(file: RegFile | readonly RegEntry[], options: WriteRegFileOptions = {}): Uint8Array {
   const entries = Array.isArray(file) ? (file as readonly RegEntry[]) : (file as RegFile).entries;
   const version = options.version ?? (Array.isArray(file) ? 5 : (file as RegFile).version);
-  const encoding = options.encoding ?? 'utf16le';
-  const out: string[] = [version === 5 ? REG_HEADER_V5 : REG_HEADER_V4];
+  return encodeRegText([...regFileLines(entries, version)].join('\r\n'), options.encoding ?? 'utf16le', true);
+}
+
+/** The lines of a .reg file (without line ends), produced one at a time so a large export can
+ *  be written as it is produced. Joined with CRLF they are exactly writeRegFile's text. */
+export function* regFileLines(entries: Iterable<RegEntry>, version: RegVersion = 5): Generator<string> {
+  yield version === 5 ? REG_HEADER_V5 : REG_HEADER_V4;
   let section: string | undefined;
   let sectionDeleted = false;
-  const openSection = (path: string, deleted: boolean) => {
+  const openSection = (path: string, deleted: boolean): string[] => {
     if (path === '' || hasLineBreak(path)) {
       throw new InputError('DF_REG_UNWRITABLE', `key path ${JSON.stringify(path)} cannot be written to a .reg file: it is empty or contains a line break`, { path });
     }
-    // regedit puts a blank line before every key (regproc.c "\r\n[%s]\r\n").
-    out.push('', `[${deleted ? '-' : ''}${path}]`);
     section = path;
     sectionDeleted = deleted;
+    // regedit puts a blank line before every key (regproc.c "\r\n[%s]\r\n").
+    return ['', `[${deleted ? '-' : ''}${path}]`];
   };
   for (const entry of entries) {
     if (entry.kind === 'key') {
-      openSection(entry.path, entry.deleted);
+      yield* openSection(entry.path, entry.deleted);
       continue;
     }
-    if (section !== entry.keyPath || sectionDeleted) openSection(entry.keyPath, false);
-    out.push(formatValue(entry, version));
+    if (section !== entry.keyPath || sectionDeleted) yield* openSection(entry.keyPath, false);
+    yield formatValue(entry, version);
   }
   // regedit ends the file with a blank line after the last key's values.
-  out.push('', '');
-  const text = out.join('\r\n');
+  yield '';
+  yield '';
+}
+
+/** Text in the file's encoding; UTF-16LE files start with a byte-order mark, as regedit's do. */
+export function encodeRegText(text: string, encoding: 'utf16le' | 'utf8', startOfFile: boolean): Uint8Array {
   if (encoding === 'utf8') return new TextEncoder().encode(text);
   const body = encodeUtf16le(text);
+  if (!startOfFile) return body;
   const bytes = new Uint8Array(body.length + 2);
   bytes.set([0xff, 0xfe]);
   bytes.set(body, 2);
   return bytes;
+}
+
+/** Writes a .reg file as its lines are produced, in chunks, so memory stays bounded however big
+ *  the export: `write` receives the encoded bytes in order. */
+export async function streamRegFile(entries: Iterable<RegEntry>, write: (chunk: Uint8Array) => Promise<void>, options: WriteRegFileOptions = {}): Promise<void> {
+  const encoding = options.encoding ?? 'utf16le';
+  let pending: string[] = [];
+  let pendingLength = 0;
+  let first = true;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    await write(encodeRegText(pending.join(''), encoding, first));
+    first = false;
+    pending = [];
+    pendingLength = 0;
+  };
+  let started = false;
+  for (const line of regFileLines(entries, options.version ?? 5)) {
+    const piece = started ? `\r\n${line}` : line;
+    started = true;
+    pending.push(piece);
+    pendingLength += piece.length;
+    if (pendingLength >= 1 << 20) await flush();
+  }
+  await flush();
 }
 
 function formatValue(entry: RegValueEntry, version: RegVersion): string {

@@ -98,38 +98,34 @@ export function readValueData(cells: HiveCells, vk: ValueKeyRecord, what: string
  *  DWORD/QWORD data of the wrong length and unknown types). */
 export type RegistryData = string | string[] | number | bigint | Uint8Array;
 
-function utf16Units(raw: Uint8Array): Uint16Array {
-  const units = new Uint16Array(raw.length >> 1);
-  for (let i = 0; i < units.length; i++) units[i] = raw[2 * i] | (raw[2 * i + 1] << 8);
+/** Index of the first UTF-16 NUL unit at or after unit `from`, or the unit count. */
+function nulUnitAt(raw: Uint8Array, from: number): number {
+  const units = raw.length >> 1;
+  for (let i = from; i < units; i++) if (raw[2 * i] === 0 && raw[2 * i + 1] === 0) return i;
   return units;
 }
 
-function unitsToString(units: Uint16Array, start: number, end: number): string {
-  let s = '';
-  // Chunked so long strings do not overflow the argument limit of fromCharCode.
-  for (let i = start; i < end; i += 8192) s += String.fromCharCode(...units.subarray(i, Math.min(end, i + 8192)));
-  return s;
+/** Node's UTF-16LE decoder is native and keeps unpaired surrogates as they are (TextDecoder
+ *  would replace them), so names and data round-trip exactly. */
+function unitsToString(raw: Uint8Array, start: number, end: number): string {
+  return Buffer.from(raw.buffer, raw.byteOffset + 2 * start, 2 * (end - start)).toString('utf16le');
 }
 
 /** A REG_SZ ends at its first NUL; Windows often leaves junk in the buffer after it
  *  (hivex value.c makes the same cut). */
 export function decodeRegString(raw: Uint8Array): string {
-  const units = utf16Units(raw);
-  let end = units.indexOf(0);
-  if (end === -1) end = units.length;
-  return unitsToString(units, 0, end);
+  return unitsToString(raw, 0, nulUnitAt(raw, 0));
 }
 
 /** A REG_MULTI_SZ is NUL-separated strings ending at the first empty one. */
 export function decodeRegMultiString(raw: Uint8Array): string[] {
-  const units = utf16Units(raw);
+  const units = raw.length >> 1;
   const out: string[] = [];
   let start = 0;
-  while (start < units.length) {
-    let end = units.indexOf(0, start);
-    if (end === -1) end = units.length;
+  while (start < units) {
+    const end = nulUnitAt(raw, start);
     if (end === start) break;
-    out.push(unitsToString(units, start, end));
+    out.push(unitsToString(raw, start, end));
     start = end + 1;
   }
   return out;

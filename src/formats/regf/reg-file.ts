@@ -82,19 +82,14 @@ function encodeCp1252(text: string): Uint8Array | undefined {
 
 /** UTF-16LE of a JS string, unit by unit, so even lone surrogates survive. */
 export function encodeUtf16le(text: string): Uint8Array {
-  const out = new Uint8Array(text.length * 2);
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    out[2 * i] = unit & 0xff;
-    out[2 * i + 1] = unit >> 8;
-  }
-  return out;
+  // Node's encoder is native and writes every UTF-16 unit as is, unpaired surrogates included.
+  const out = Buffer.from(text, 'utf16le');
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 function decodeUtf16le(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let s = '';
-  for (let i = start; i + 1 < end; i += 2) s += String.fromCharCode(bytes[i] | (bytes[i + 1] << 8));
-  return s;
+  // Native, and unpaired surrogates survive (TextDecoder would replace them).
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, (end - start) & ~1).toString('utf16le');
 }
 
 function decodeUtf16be(bytes: Uint8Array, start: number): string {

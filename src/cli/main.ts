@@ -8,6 +8,7 @@ import { type DeployForgeError, toDeployForgeError, UsageError } from '../errors
 import { throttleProgress } from '../progress.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
+import { registerIsoCommand } from './commands/iso.js';
 import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
 import { type CliContext, type CliIO, type GlobalOptions, wantsColor } from './context.js';
@@ -83,6 +84,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerConfigCommand(program, env);
   registerSampleMediaCommand(program, env);
   registerRegCommand(program, env);
+  registerIsoCommand(program, env);
   return { program, env };
 }
 

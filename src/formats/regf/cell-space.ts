@@ -48,8 +48,9 @@ export class CellSpace {
     bytes: Uint8Array,
     readonly name: string,
   ) {
-    // Copy: the caller's array must never change (and a copy gives room to grow).
-    this.buf = new Uint8Array(bytes.length);
+    // Copy: the caller's array must never change; the copy keeps 1/16 spare so typical edits
+    // append bins without reallocating (and copying) a large hive.
+    this.buf = new Uint8Array(bytes.length + Math.max(64 * 1024, bytes.length >>> 4));
     this.buf.set(bytes);
     this.dv = new DataView(this.buf.buffer);
     this.dataSize = this.dv.getUint32(HIVE_BINS_SIZE_FIELD, true);
@@ -352,7 +353,8 @@ export class CellSpace {
     const binOffset = this.dataSize;
     const end = BASE_BLOCK_SIZE + binOffset + binSize;
     if (end > this.buf.length) {
-      const grown = new Uint8Array(Math.max(end, this.buf.length * 2));
+      // Grow by a quarter: amortised like doubling, without doubling a 100 MB hive's footprint.
+      const grown = new Uint8Array(Math.max(end, this.buf.length + (this.buf.length >>> 2)));
       grown.set(this.buf.subarray(0, BASE_BLOCK_SIZE + this.dataSize));
       this.buf = grown;
       this.dv = new DataView(grown.buffer);

@@ -434,6 +434,12 @@ export class HiveEdit implements HiveEditor {
   /** The hive's bytes as a new, clean generation: both sequence numbers advanced together
    *  (equal = not dirty, Suhanov §Dirty state), last-written time now, checksum recomputed. */
   toBytes(): Uint8Array {
+    return this.finish().slice();
+  }
+
+  /** Stamps sequence numbers, time and checksum; returns a view of the working copy (valid
+   *  until the next edit), so save() writes without copying a large hive once more. */
+  private finish(): Uint8Array {
     const { space } = this;
     const seq = (Math.max(space.headerU32(BASE.primarySeq), space.headerU32(BASE.secondarySeq)) + 1) >>> 0;
     space.setHeaderU32(BASE.primarySeq, seq);
@@ -443,11 +449,11 @@ export class HiveEdit implements HiveEditor {
     space.writeHeader(BASE.lastWritten, time);
     space.setHeaderU32(BASE_BLOCK_CHECKSUM_OFFSET, computeBaseBlockChecksum(space.file));
     this.view = undefined;
-    return space.file.slice();
+    return space.file;
   }
 
   async save(path: string): Promise<void> {
-    const bytes = this.toBytes();
+    const bytes = this.finish();
     await withAtomicOutput(path, async (partial) => {
       const { writeFile } = await import('node:fs/promises');
       await writeFile(partial, bytes);

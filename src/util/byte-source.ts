@@ -149,3 +149,26 @@ export function sliceSource(parent: ByteSource, offset: number, length: number, 
   checkRange(parent, offset, length);
   return new ExtentSource(parent, [{ offset, length }], name ?? `${parent.name}@${offset}`);
 }
+
+/** A file opened only while it is read, for writers that stream thousands of files: holding a
+ *  descriptor per file would run out of them. Each read opens, reads and closes. */
+export class LazyFileSource implements ByteSource {
+  constructor(
+    readonly name: string,
+    readonly size: number,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    const file = await FileSource.open(this.name);
+    try {
+      if (file.size !== this.size)
+        throw new FormatError('DF_FILE_CHANGED', `${this.name} changed size while being read (${this.size} → ${file.size}); leave inputs alone during a build`);
+      return await file.read(offset, length);
+    } finally {
+      await file.close();
+    }
+  }
+
+  async close(): Promise<void> {}
+}

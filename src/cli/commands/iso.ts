@@ -1,11 +1,12 @@
 // `deployforge iso …`: read ISO images (UDF, ISO 9660, Joliet, Rock Ridge, El Torito) without
 // mounting or extracting them: info, ls, cat, extract. Files stream straight out of the image.
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
-import { type IsoEntry, type IsoImage, openIso } from '../../formats/iso/index.js';
-import { type ByteSource, FileSource } from '../../util/byte-source.js';
+import { type Command, Option } from 'commander';
+import { InputError, UsageError } from '../../errors.js';
+import { type IsoBootEntry, type IsoEntry, type IsoImage, type IsoWriteMode, openIso, writeIsoFile } from '../../formats/iso/index.js';
+import { folderToIsoInput, remasterIso } from '../../media/remaster.js';
+import { type ByteSource, FileSource, LazyFileSource } from '../../util/byte-source.js';
 import { withAtomicOutput } from '../../util/fs.js';
 import type { CommandEnv } from '../main.js';
 import { formatSize } from '../render-inspect.js';
@@ -42,8 +43,105 @@ function safeJoin(dest: string, imagePath: string): string {
   return join(dest, ...parts);
 }
 
+function collectPair(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new UsageError('DF_USAGE', `expected IMAGE_PATH=LOCAL_FILE, got '${value}'`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface BuildOptions {
+  out: string;
+  from?: string;
+  dir?: string;
+  replace: Record<string, string>;
+  add: Record<string, string>;
+  remove: string[];
+  label?: string;
+  mode: IsoWriteMode;
+  bootBios?: string;
+  bootUefi?: string;
+  boot: boolean;
+  timestamp?: string;
+}
+
+function bootEntries(opts: BuildOptions): IsoBootEntry[] | undefined {
+  if (!opts.boot) return [];
+  const entries: IsoBootEntry[] = [];
+  // Windows media: BIOS etfsboot.com loaded at 0x7C0, 8 sectors; UEFI efisys.bin (FORMATS.md §2).
+  if (opts.bootBios) entries.push({ platform: 0, imagePath: opts.bootBios, loadSegment: 0x7c0, sectorCount: 8 });
+  if (opts.bootUefi) entries.push({ platform: 0xef, imagePath: opts.bootUefi });
+  return entries.length > 0 ? entries : undefined;
+}
+
 export function registerIsoCommand(program: Command, env: CommandEnv): void {
-  const iso = program.command('iso').description('read ISO images: info, ls, cat, extract');
+  const iso = program.command('iso').description('read and write ISO images: info, ls, cat, extract, build');
+
+  iso
+    .command('build')
+    .description('write a bootable UDF/ISO 9660 image from another ISO (remaster, no extraction) or from a folder')
+    .requiredOption('--out <iso>', 'the image to write (temporary name, flushed, renamed)')
+    .option('--from <iso>', 'start from this ISO: unchanged files are copied extent to extent, its boot entries kept')
+    .option('--dir <folder>', 'start from a folder')
+    .option('--replace <image=local>', 'replace a file of the source (repeatable)', collectPair, {})
+    .option('--add <image=local>', 'add a file (repeatable)', collectPair, {})
+    .option('--remove <image>', 'drop a file or folder of the source (repeatable)', collect, [])
+    .option('--label <label>', "volume label (default: the source's)")
+    .addOption(
+      new Option('--mode <mode>', 'udf: UDF + README-only ISO 9660 bridge (like Microsoft media); hybrid: UDF + full ISO 9660/Joliet; iso9660: ISO 9660 + Joliet')
+        .choices(['udf', 'hybrid', 'iso9660'])
+        .default('udf'),
+    )
+    .option('--boot-bios <image-path>', 'BIOS no-emulation boot image, e.g. boot/etfsboot.com')
+    .option('--boot-uefi <image-path>', 'UEFI boot image, e.g. efi/microsoft/boot/efisys.bin')
+    .option('--no-boot', 'write no El Torito boot entries')
+    .option('--timestamp <iso-date>', 'fixed time for every file and serial: the same inputs give the same bytes')
+    .action(async (opts: BuildOptions) => {
+      const ctx = env.ctx();
+      if (Boolean(opts.from) === Boolean(opts.dir)) throw new UsageError('DF_USAGE', 'give exactly one of --from SRC.iso or --dir FOLDER');
+      const timestamp = opts.timestamp ? new Date(opts.timestamp) : undefined;
+      if (timestamp && Number.isNaN(timestamp.getTime())) throw new UsageError('DF_USAGE', `--timestamp '${opts.timestamp}' is not a date (use e.g. 2024-07-01T00:00:00Z)`);
+      const out = resolve(ctx.io.cwd, opts.out);
+      const local = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, resolve(ctx.io.cwd, v)]));
+      if (opts.from) {
+        const result = await remasterIso(resolve(ctx.io.cwd, opts.from), out, {
+          replace: local(opts.replace),
+          add: local(opts.add),
+          remove: opts.remove,
+          label: opts.label,
+          mode: opts.mode,
+          boot: bootEntries(opts),
+          timestamp,
+          progress: ctx.progress,
+        });
+        ctx.result({ ...result, out }, () =>
+          [
+            `wrote ${out} (${formatSize(result.size)}, ${result.files} files)`,
+            ...result.replaced.map((p) => `  replaced ${p}`),
+            ...result.added.map((p) => `  added ${p}`),
+            ...result.removed.map((p) => `  removed ${p}`),
+            ...result.boot.map((b) => `  boot 0x${b.platform.toString(16)} ${b.imagePath}`),
+          ].join('\n'),
+        );
+        return;
+      }
+      if (Object.keys(opts.replace).length > 0 || opts.remove.length > 0) throw new UsageError('DF_USAGE', '--replace and --remove need --from; with --dir, change the folder');
+      const folder = await folderToIsoInput(resolve(ctx.io.cwd, opts.dir as string));
+      for (const [path, file] of Object.entries(local(opts.add))) {
+        const { size } = await stat(file);
+        folder.files.push({ path, size, source: new LazyFileSource(file, size) });
+      }
+      const boot = bootEntries(opts) ?? [];
+      const { size } = await writeIsoFile(
+        folder.files,
+        { volumeLabel: opts.label ?? 'DEPLOYFORGE', mode: opts.mode, directories: folder.directories, boot, timestamp, progress: ctx.progress },
+        out,
+      );
+      ctx.result({ size, files: folder.files.length, out, boot }, () => `wrote ${out} (${formatSize(size)}, ${folder.files.length} files, ${boot.length} boot entries)`);
+    });
 
   iso
     .command('info')

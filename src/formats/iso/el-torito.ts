@@ -47,6 +47,11 @@ export function platformNameOf(platform: number): string {
 }
 
 function parseBootEntry(b: Uint8Array, at: number, platform: number): ElToritoEntry {
+  // Boot indicator (§2.2 offset 0, §2.4 offset 0): 0x88 bootable or 0x00 not; anything else is
+  // not a boot entry (for instance bytes after the catalog that a hostile count reaches into).
+  if (b[at] !== 0x88 && b[at] !== 0x00) {
+    throw new FormatError('DF_ELTORITO_BAD_ENTRY', `boot catalog entry at ${at} has boot indicator 0x${b[at].toString(16)}, not 0x88 or 0x00`, { at, indicator: b[at] });
+  }
   // Media type: low nibble (§2.2 offset 1; §2.4 adds flags in the high bits of section entries).
   const media = b[at + 1] & 0x0f;
   const emulation = EMULATIONS[media];

@@ -143,7 +143,22 @@ class OpenedIso implements IsoImage {
     return (await this.children(found.node)).map((k) => toEntry(k, joinPath(found.path, k.name)));
   }
 
+  /**
+   * The directories of a real image occupy distinct bytes of it, so their sizes (the root's aside:
+   * reading it checks it) sum to at most the image size. Directories that overlap (a hostile image pointing many directory records
+   * into the same bytes) would otherwise make a walk quadratic in the image size.
+   */
+  private spendDirectoryBudget(budget: { left: number }, node: TreeNode, path: string): void {
+    budget.left -= node.size;
+    if (budget.left < 0) {
+      throw new FormatError('DF_ISO_OVERLAPPING_DIRECTORIES', `${this.source.name}: the directories hold more bytes than the whole image; they overlap, so the image is corrupt`, {
+        path,
+      });
+    }
+  }
+
   async *walk(): AsyncIterable<IsoEntry> {
+    const budget = { left: this.source.size };
     const visited = new Set<string>([this.directoryTree.root.key]);
     const stack: { node: TreeNode; path: string; depth: number }[] = [{ node: this.directoryTree.root, path: '/', depth: 0 }];
     while (stack.length > 0) {
@@ -157,6 +172,7 @@ class OpenedIso implements IsoImage {
         // A directory reached twice (a cycle or a shared directory) is listed but entered once.
         if (kid.isDirectory && !visited.has(kid.key)) {
           visited.add(kid.key);
+          this.spendDirectoryBudget(budget, kid, kidPath);
           pending.push({ node: kid, path: kidPath, depth: depth + 1 });
         }
       }
@@ -182,6 +198,7 @@ class OpenedIso implements IsoImage {
     const visited = new Set<string>([this.directoryTree.root.key]);
     const queue: Located[] = [{ node: this.directoryTree.root, path: '/' }];
     try {
+      const budget = { left: this.source.size };
       for (let n = 0; n < queue.length && n < MAX_BOOT_SEARCH_DIRECTORIES && wanted.size > 0; n++) {
         const { node, path } = queue[n];
         for (const kid of await this.children(node)) {
@@ -189,6 +206,7 @@ class OpenedIso implements IsoImage {
           if (kid.isDirectory) {
             if (!visited.has(kid.key)) {
               visited.add(kid.key);
+              this.spendDirectoryBudget(budget, kid, kidPath);
               queue.push({ node: kid, path: kidPath });
             }
           } else if (kid.extents.length > 0) {

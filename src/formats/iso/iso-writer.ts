@@ -78,8 +78,10 @@ export interface IsoWriteOptions {
   progress?: ProgressSink;
 }
 
-/** What the ISO 9660 tree of a 'udf' image holds (the text of Microsoft's media, in substance). */
-export const UDF_README_TEXT = 'This disc contains a "UDF" file system and requires an operating system\r\nthat supports the ISO-13346 "UDF" file system specification.\r\n';
+/** What the ISO 9660 tree of a 'udf' image holds: a note that the files are in the UDF tree (our
+ *  wording; Microsoft media carry a similar note). */
+export const UDF_README_TEXT =
+  'The files of this disc are in its UDF file system (ISO/IEC 13346, OSTA UDF 1.02).\r\nUse an operating system or tool that reads UDF to see them.\r\n';
 
 const SECTOR = ISO_BLOCK;
 const CHUNK = 1024 * 1024;

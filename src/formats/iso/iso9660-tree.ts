@@ -112,8 +112,12 @@ export async function detectInterchangeLevel(source: ByteSource, descriptor: Vol
   let level: 1 | 2 | 3 = 1;
   const queue: DirectoryRecord[] = [descriptor.root];
   const seen = new Set<number>([descriptor.root.extentLba]);
+  // Real directories occupy distinct sectors: more directory bytes than the image means overlap, so stop.
+  let budget = source.size;
   for (let n = 0; n < queue.length && n < MAX_LEVEL_SCAN_DIRECTORIES; n++) {
     const dir = queue[n];
+    budget -= dir.dataLength;
+    if (budget < 0) break;
     const node: TreeNode = { name: '', isDirectory: true, size: dir.dataLength, extents: [{ offset: dir.extentLba * blockSize, length: dir.dataLength }], key: '' };
     const what = `${source.name}: ISO 9660 directory at block ${dir.extentLba}`;
     for (const r of parseDirectoryExtent(await readDirectoryBytes(source, node, what), blockSize, what)) {

@@ -26,10 +26,15 @@ export interface DirectoryTree {
 /** Directories larger than this are not plausible on install media (a 100,000-entry folder is ~6 MiB). */
 export const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
 
-/** Reads a node's data from its extents; the sum of extents must equal the size. */
+/** Reads a node's data from its extents; the sum of extents must equal the size, and every extent must lie inside the image. */
 export function openNode(source: ByteSource, node: TreeNode, name: string): ByteSource {
   let total = 0;
-  for (const e of node.extents) total += e.length;
+  for (const e of node.extents) {
+    if (e.offset + e.length > source.size) {
+      throw new FormatError('DF_TRUNCATED', `${name}: data at byte ${e.offset} (${e.length} bytes) runs past the end of the image`, { offset: e.offset, length: e.length });
+    }
+    total += e.length;
+  }
   if (total !== node.size) {
     throw new FormatError('DF_ISO_SPARSE_FILE', `${name}: ${node.size} bytes but only ${total} are recorded on the disc (sparse or damaged allocation)`, {
       size: node.size,
@@ -41,7 +46,9 @@ export function openNode(source: ByteSource, node: TreeNode, name: string): Byte
 
 /** Reads a whole directory's data, refusing implausible sizes before allocating. */
 export async function readDirectoryBytes(source: ByteSource, node: TreeNode, what: string): Promise<Uint8Array> {
-  if (node.size > MAX_DIRECTORY_BYTES) {
+  // A directory larger than the whole image can only come from extents that repeat (UDF) or run
+  // outside it: refuse before allocating, so a tiny image cannot make us allocate 64 MiB.
+  if (node.size > MAX_DIRECTORY_BYTES || node.size > source.size) {
     throw new FormatError('DF_ISO_DIRECTORY_TOO_LARGE', `${what}: directory claims ${node.size} bytes; the image is corrupt`, { size: node.size });
   }
   for (const e of node.extents) {

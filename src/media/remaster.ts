@@ -1,0 +1,145 @@
+// Remastering an ISO without extracting it: the new image is planned from the source's tree
+// (every unchanged file is read straight from its extents in the source), plus replaced, added
+// and removed files, and written in one streaming pass. The source's El Torito entries are kept
+// unless others are given. The source is opened read-only and never changes.
+import { stat } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import { type IsoBootEntry, type IsoInputFile, type IsoWriteMode, openIso, writeIsoFile } from '../formats/iso/index.js';
+import type { ProgressSink } from '../progress.js';
+import { FileSource, LazyFileSource } from '../util/byte-source.js';
+
+export interface RemasterOptions {
+  /** Image path → local file whose bytes replace it (the path must exist in the source). */
+  replace?: Record<string, string>;
+  /** Image path → local file to add (the path must not exist in the source). */
+  add?: Record<string, string>;
+  /** Image paths to drop (files, or folders with everything below them). */
+  remove?: string[];
+  label?: string;
+  mode?: IsoWriteMode;
+  /** Boot entries to write instead of the source's. */
+  boot?: IsoBootEntry[];
+  /** Fixed time stamps (and serials) so the same inputs give the same bytes. */
+  timestamp?: Date;
+  progress?: ProgressSink;
+}
+
+export interface RemasterResult {
+  size: number;
+  files: number;
+  replaced: string[];
+  added: string[];
+  removed: string[];
+  boot: IsoBootEntry[];
+}
+
+const norm = (path: string) => `/${path.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`;
+const key = (path: string) => norm(path).toLowerCase();
+
+export async function remasterIso(sourcePath: string, outPath: string, options: RemasterOptions = {}): Promise<RemasterResult> {
+  const source = await FileSource.open(sourcePath);
+  try {
+    const iso = await openIso(source);
+    const replace = new Map(Object.entries(options.replace ?? {}).map(([p, local]) => [key(p), { path: norm(p), local }]));
+    const add = new Map(Object.entries(options.add ?? {}).map(([p, local]) => [key(p), { path: norm(p), local }]));
+    const remove = (options.remove ?? []).map(key);
+    const removedSeen = new Set<string>();
+    const files: IsoInputFile[] = [];
+    const directories: string[] = [];
+    const present = new Set<string>();
+
+    for await (const entry of iso.walk()) {
+      const k = entry.path.toLowerCase();
+      present.add(k);
+      const dropped = remove.find((r) => k === r || k.startsWith(`${r}/`));
+      if (dropped) {
+        removedSeen.add(dropped);
+        continue;
+      }
+      if (entry.isDirectory) {
+        directories.push(entry.path);
+        continue;
+      }
+      if (replace.has(k)) continue; // added below from the local file
+      const file = await iso.openFile(entry.path);
+      // Files sharing an extent in the source (oscdimg -o de-duplication) stay shared.
+      files.push({
+        path: entry.path,
+        size: entry.size,
+        source: file,
+        modified: entry.modified ? new Date(entry.modified) : undefined,
+        dedupeKey: entry.extents[0] ? `src:${entry.extents[0].offset}` : undefined,
+      });
+    }
+
+    const problems: string[] = [];
+    for (const [k, r] of replace) if (!present.has(k)) problems.push(`--replace ${r.path}: not in ${sourcePath} (use --add for new files)`);
+    for (const [k, a] of add)
+      if (present.has(k) && !remove.some((r) => k === r || k.startsWith(`${r}/`))) problems.push(`--add ${a.path}: already in ${sourcePath} (use --replace)`);
+    for (const r of remove) if (!removedSeen.has(r)) problems.push(`--remove ${r}: not in ${sourcePath}`);
+    if (problems.length > 0) throw new InputError('DF_REMASTER_BAD_CHANGE', problems.join('; '), { problems });
+
+    for (const change of [...replace.values(), ...add.values()]) {
+      const info = await stat(change.local);
+      if (!info.isFile()) throw new InputError('DF_REMASTER_BAD_CHANGE', `${change.local} (for ${change.path}) is not a file`);
+      files.push({ path: change.path, size: info.size, source: new LazyFileSource(change.local, info.size), modified: options.timestamp ? undefined : info.mtime });
+    }
+
+    const boot =
+      options.boot ??
+      iso.bootCatalog.map((entry) => {
+        if (!entry.bootImagePath) {
+          throw new InputError(
+            'DF_REMASTER_BOOT_IMAGE',
+            `the source's ${entry.platformName} boot entry loads LBA ${entry.loadRba}, which is no file of the image; give the boot images explicitly`,
+          );
+        }
+        if (removedSeen.size > 0 && remove.some((r) => entry.bootImagePath?.toLowerCase().startsWith(r))) {
+          throw new InputError('DF_REMASTER_BOOT_IMAGE', `--remove would drop the boot image ${entry.bootImagePath}`);
+        }
+        return { platform: entry.platform, imagePath: entry.bootImagePath, loadSegment: entry.loadSegment || undefined, sectorCount: entry.sectorCount };
+      });
+
+    const { size } = await writeIsoFile(
+      files,
+      { volumeLabel: options.label ?? iso.volumeLabel, mode: options.mode ?? 'udf', directories, boot, timestamp: options.timestamp, progress: options.progress },
+      outPath,
+    );
+    return {
+      size,
+      files: files.length,
+      replaced: [...replace.values()].map((r) => r.path),
+      added: [...add.values()].map((a) => a.path),
+      removed: [...removedSeen],
+      boot,
+    };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Every file below a local folder, as image files (paths relative to the folder, '/'-separated),
+ *  and its folders, so empty ones are kept. Symbolic links are refused: an image has none. */
+export async function folderToIsoInput(folder: string): Promise<{ files: IsoInputFile[]; directories: string[] }> {
+  const { readdir, lstat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const files: IsoInputFile[] = [];
+  const directories: string[] = [];
+  const visit = async (dir: string, image: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const local = join(dir, entry.name);
+      const path = `${image}/${entry.name}`;
+      if (entry.isDirectory()) {
+        directories.push(path);
+        await visit(local, path);
+      } else if (entry.isFile()) {
+        const info = await lstat(local);
+        files.push({ path, size: info.size, source: new LazyFileSource(local, info.size), modified: info.mtime });
+      } else {
+        throw new InputError('DF_ISO_UNSUPPORTED_FILE', `${local} is not a regular file or folder (links and devices cannot go into an ISO); remove or replace it`);
+      }
+    }
+  };
+  await visit(folder, '');
+  return { files, directories };
+}

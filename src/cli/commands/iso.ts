@@ -156,7 +156,7 @@ export function registerIsoCommand(program: Command, env: CommandEnv): void {
             `label ${image.volumeLabel}, read through its ${image.tree} tree, ${formatSize(image.size)}`,
             ...image.bootCatalog.map(
               (b) =>
-                `  boot: ${b.platformName} ${b.emulation} load segment 0x${(b.loadSegment || 0x7c0).toString(16)} ${b.sectorCount} sectors ${b.bootImagePath ?? `(LBA ${b.loadRba})`}`,
+                `  boot: ${b.platformName} ${b.emulation} load segment 0x${(b.loadSegment || (b.platform === 0 ? 0x7c0 : 0)).toString(16)} ${b.sectorCount} sectors ${b.bootImagePath ?? `(LBA ${b.loadRba})`}`,
             ),
           ].join('\n'),
         );

@@ -251,7 +251,6 @@ export class HiveEdit implements HiveEditor {
   }
 
   deleteKey(path: string): boolean {
-    this.childCache.clear();
     const parts = splitKeyPath(path);
     if (parts.length === 0) {
       throw new InputError('DF_HIVE_DELETE_ROOT', 'the root key of a hive cannot be deleted: name a key below it', { path });
@@ -260,6 +259,8 @@ export class HiveEdit implements HiveEditor {
     if (parent === undefined) return false;
     const key = this.findChild(parent, parts[parts.length - 1]);
     if (key === undefined) return false;
+    // The lookups above cached the doomed keys; their cells are about to be freed and reused.
+    this.childCache.clear();
     this.mutate(() => {
       const list = removeSubkey(this.subkeys, this.space.u32(parent, NK.subkeyList), key);
       this.space.setU32(parent, NK.subkeyList, list);

@@ -1,6 +1,8 @@
 // Public entry of the WIM engine: reading WIM, ESD, SWM and PPKG containers. Decompression,
 // image metadata and editing will grow here as further modules; nothing here writes yet.
 export { type BlobEntryKind, type BlobTable, type BlobTableEntry, readBlobTable, type SolidResourceInfo } from './blob-table.js';
+export { type DecompressorLoader, getDecompressor, hasDecompressor, registerDecompressor } from './codecs.js';
+export { parseDentry, type WimDentryRecord, type WimStream, type WimStreamType } from './dentry.js';
 export {
   parseWimHeader,
   readWimHeader,
@@ -11,8 +13,12 @@ export {
   type WimHeader,
   type WimHeaderFlags,
 } from './header.js';
+export { foldName, type OpenImageOptions, openWimImage, openWimSet, type WimEntryStat, type WimImage, type WimSet, type WimStreamInfo } from './image.js';
 export { type IntegrityCheck, type IntegrityTableInfo, readIntegrityTableInfo, verifyWimIntegrity } from './integrity.js';
+export { parseMetadataResource, type WimDentry, type WimMetadata } from './metadata.js';
 export { parseResourceHeader, type ResourceFlags, type WimResourceHeader } from './resource-header.js';
+export { type BlobReadOptions, BlobSource, openBlob, openResourceData, openSolidResourceData, type ResourceData } from './resource-reader.js';
+export { parseSecurityData, type WimSecurityData } from './security.js';
 export { openWim, type WimFile, type WimKind } from './wim-file.js';
 export {
   ARCH_NAMES,

@@ -1,0 +1,126 @@
+// An image's metadata resource: the security data, then the dentry tree starting at the root
+// dentry right after it (ebiggers/wimlib src/metadata_resource.c, src/dentry.c
+// read_dentry_tree). Hostile input is bounded: every dentry offset is read at most once (so a
+// subdir offset pointing back is a loop error, not a hang), depth is capped as wimlib caps it,
+// and ignorable oddities (".." names, duplicates) become warnings as in wimlib.
+import { FormatError } from '../../errors.js';
+import { FILE_ATTRIBUTE_DIRECTORY, parseDentry, type WimDentryRecord } from './dentry.js';
+import { parseSecurityData, type WimSecurityData } from './security.js';
+
+/** wimlib read_dentry_tree_recursive's depth limit. */
+export const MAX_DENTRY_DEPTH = 16384;
+
+export interface WimDentry extends WimDentryRecord {
+  parent: WimDentry | null;
+  /** Children in on-disk order; empty for files. */
+  children: WimDentry[];
+  /** Full path with '/' separators, '/' for the root. */
+  path: string;
+}
+
+export interface WimMetadata {
+  security: WimSecurityData;
+  root: WimDentry;
+  dentryCount: number;
+  warnings: string[];
+}
+
+function isDirectory(d: WimDentryRecord): boolean {
+  return (d.attributes & FILE_ATTRIBUTE_DIRECTORY) !== 0;
+}
+
+function emptyRoot(offset: number): WimDentry {
+  return {
+    offset,
+    totalLength: 0,
+    attributes: FILE_ATTRIBUTE_DIRECTORY,
+    securityId: -1,
+    subdirOffset: 0,
+    unknown0x18: 0n,
+    unknown0x20: 0n,
+    creationTime: 0n,
+    lastAccessTime: 0n,
+    lastWriteTime: 0n,
+    unknown0x54: 0,
+    reparseTag: null,
+    rpReserved: 0,
+    rpFlags: 0,
+    hardLinkGroupId: 0n,
+    name: '',
+    shortName: '',
+    nameBytes: 0,
+    streams: [{ name: '', type: 'data', sha1: null }],
+    parent: null,
+    children: [],
+    path: '/',
+  };
+}
+
+/** Why wimlib would skip a child (should_ignore_dentry), or null to keep it. */
+function ignoreReason(d: WimDentryRecord): string | null {
+  if (d.nameBytes === 0) return 'has no name';
+  if (d.name === '.' || d.name === '..') return `is named "${d.name}"`;
+  if (d.name.includes('\0')) return 'has a NUL character in its name';
+  return null;
+}
+
+/** Parses a whole uncompressed metadata resource. */
+export function parseMetadataResource(buf: Uint8Array, name = 'metadata resource'): WimMetadata {
+  const security = parseSecurityData(buf, name);
+  const warnings = [...security.warnings];
+  const rootRecord = parseDentry(buf, security.totalLength, name);
+  if (!rootRecord) {
+    warnings.push('the metadata resource has no directory entries; treating it as an empty image');
+    return { security, root: emptyRoot(security.totalLength), dentryCount: 1, warnings };
+  }
+  if (!isDirectory(rootRecord)) {
+    throw new FormatError('DF_WIM_BAD_DENTRY', `${name}: the root of the image is not a directory; the image metadata is corrupt`, { offset: rootRecord.offset });
+  }
+  if (rootRecord.nameBytes !== 0 || rootRecord.shortName !== '') warnings.push('the root directory has a name; it is ignored');
+  const root: WimDentry = { ...rootRecord, name: '', shortName: '', nameBytes: 0, parent: null, children: [], path: '/' };
+  const seen = new Set<number>([rootRecord.offset]);
+  let dentryCount = 1;
+  // Explicit stack instead of recursion: depth is bounded by MAX_DENTRY_DEPTH, not the JS stack.
+  const stack: { dir: WimDentry; depth: number }[] = root.subdirOffset !== 0 ? [{ dir: root, depth: 0 }] : [];
+  while (stack.length > 0) {
+    const { dir, depth } = stack.pop() as { dir: WimDentry; depth: number };
+    if (depth >= MAX_DENTRY_DEPTH) {
+      throw new FormatError('DF_WIM_DENTRY_TOO_DEEP', `${name}: directories nest deeper than ${MAX_DENTRY_DEPTH} levels at ${dir.path}; the image metadata is corrupt`, {
+        path: dir.path,
+      });
+    }
+    const names = new Set<string>();
+    let offset = dir.subdirOffset;
+    for (;;) {
+      const record = parseDentry(buf, offset, name);
+      if (!record) break;
+      if (seen.has(offset)) {
+        throw new FormatError(
+          'DF_WIM_DENTRY_LOOP',
+          `${name}: the children of ${dir.path} point back to a directory entry already read (offset ${offset}); the directory tree has a loop`,
+          { path: dir.path, offset },
+        );
+      }
+      seen.add(offset);
+      dentryCount++;
+      offset += record.totalLength;
+      const why = ignoreReason(record);
+      if (why) {
+        warnings.push(`ignored an entry in ${dir.path} that ${why}`);
+        continue;
+      }
+      if (names.has(record.name)) {
+        warnings.push(`ignored a second entry named "${record.name}" in ${dir.path}`);
+        continue;
+      }
+      names.add(record.name);
+      const child: WimDentry = { ...record, parent: dir, children: [], path: dir.path === '/' ? `/${record.name}` : `${dir.path}/${record.name}` };
+      dir.children.push(child);
+      if (child.subdirOffset !== 0) {
+        if (isDirectory(child)) stack.push({ dir: child, depth: depth + 1 });
+        else warnings.push(`ignored children of non-directory ${child.path}`);
+      }
+    }
+  }
+  return { security, root, dentryCount, warnings };
+}

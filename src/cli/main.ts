@@ -11,6 +11,7 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerIsoCommand } from './commands/iso.js';
 import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
+import { registerWimCommand } from './commands/wim.js';
 import { type CliContext, type CliIO, type GlobalOptions, wantsColor } from './context.js';
 import { chooseProgressMode, createProgressRenderer, type ProgressRenderer } from './progress-render.js';
 
@@ -85,6 +86,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerSampleMediaCommand(program, env);
   registerRegCommand(program, env);
   registerIsoCommand(program, env);
+  registerWimCommand(program, env);
   return { program, env };
 }
 

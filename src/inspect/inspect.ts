@@ -1,13 +1,14 @@
 // `deployforge inspect`: say what a file is and what it holds, with pure TypeScript readers and
 // no external tools. It reads only what it needs: for an ISO, the volume descriptors, the
 // directories on the way to sources/ and the install image's header and XML inside the ISO.
-import { InputError } from '../errors.js';
+import { DeployForgeError, InputError } from '../errors.js';
 import { readCab } from '../formats/cab/read-cab.js';
 import { readMsu } from '../formats/cab/read-msu.js';
 import { type DetectedFormat, detectFormat } from '../formats/detect.js';
 import { readPartitionTable } from '../formats/disk/partition-table.js';
 import type { PartitionTable } from '../formats/disk/types.js';
 import { openIso } from '../formats/iso/index.js';
+import { type PackageConfig, readPackageConfig } from '../formats/ppkg/package-config.js';
 import { type PpkgInfo, readPpkgInfo } from '../formats/ppkg/package-info.js';
 import { openHive } from '../formats/regf/hive.js';
 import { type RegTextSummary, summarizeRegText } from '../formats/regf/reg-text-summary.js';
@@ -16,6 +17,7 @@ import { summarizeTransactionLog, type TransactionLogSummary } from '../formats/
 import { summarizeUnattend, type UnattendSummary } from '../formats/unattend/summary.js';
 import type { VirtualDisk } from '../formats/vhd/types.js';
 import { openVirtualDisk } from '../formats/vhd/virtual-disk.js';
+import { openWimImage } from '../formats/wim/image.js';
 import { openWim, type WimFile } from '../formats/wim/wim-file.js';
 import type { WimImageInfo } from '../formats/wim/xml-info.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
@@ -90,11 +92,25 @@ async function reportWim(source: ByteSource): Promise<WimReport> {
     images: wim.images,
   };
   if (wim.kind === 'ppkg') {
-    // customizations.xml sits compressed inside the package (read once the WIM engine can
-    // decompress); until then owner and rank are decoded from the XML's ALTITUDE.
-    report.ppkg = readPpkgInfo(wim.xml);
+    // Owner and rank live in the package's own customizations.xml (compressed inside it); when
+    // that cannot be read they are decoded from the WIM XML's ALTITUDE.
+    report.ppkg = readPpkgInfo(wim.xml, await readPackageConfigOf(wim));
   }
   return report;
+}
+
+const CUSTOMIZATIONS_PATH = '/Multivariant/0/customizations.xml';
+
+async function readPackageConfigOf(wim: WimFile): Promise<PackageConfig | null> {
+  try {
+    const image = await openWimImage(wim, 1);
+    if (!image.lookup(CUSTOMIZATIONS_PATH)) return null;
+    const file = await image.openFile(CUSTOMIZATIONS_PATH);
+    return readPackageConfig(await file.readAll(), CUSTOMIZATIONS_PATH);
+  } catch (error) {
+    if (error instanceof DeployForgeError) return null;
+    throw error;
+  }
 }
 
 async function readWhole(source: ByteSource, what: string): Promise<Uint8Array> {

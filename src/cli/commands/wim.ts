@@ -1,0 +1,234 @@
+// `deployforge wim …`: read WIM, ESD, SWM and PPKG files with the project's own engine — info,
+// ls, stat, cat, extract — no wimlib needed. WIM:INDEX picks an image (default 1); a split
+// set is found from its first part (install.swm, install2.swm, …).
+import { mkdir, open, readdir } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InputError, UsageError } from '../../errors.js';
+import { openWim, openWimImage, openWimSet, type WimEntryStat, type WimFile, type WimImage } from '../../formats/wim/index.js';
+import { inspectPath } from '../../inspect/inspect.js';
+import { filetimeToIso } from '../../util/binary.js';
+import { FileSource } from '../../util/byte-source.js';
+import { withAtomicOutput } from '../../util/fs.js';
+import type { CliContext } from '../context.js';
+import type { CommandEnv } from '../main.js';
+import { formatSize, renderInspect } from '../render-inspect.js';
+
+/** 'install.wim:6' → { path, index: 6 }; the index defaults to 1. */
+export function parseWimSpec(spec: string): { path: string; index: number } {
+  const match = /^(.*):(\d+)$/.exec(spec);
+  if (!match) return { path: spec, index: 1 };
+  return { path: match[1], index: Number(match[2]) };
+}
+
+const ATTRIBUTE_NAMES: [number, string][] = [
+  [0x1, 'READONLY'],
+  [0x2, 'HIDDEN'],
+  [0x4, 'SYSTEM'],
+  [0x10, 'DIRECTORY'],
+  [0x20, 'ARCHIVE'],
+  [0x80, 'NORMAL'],
+  [0x100, 'TEMPORARY'],
+  [0x200, 'SPARSE_FILE'],
+  [0x400, 'REPARSE_POINT'],
+  [0x800, 'COMPRESSED'],
+  [0x2000, 'NOT_CONTENT_INDEXED'],
+  [0x4000, 'ENCRYPTED'],
+];
+
+function attributeNames(attributes: number): string {
+  return (
+    ATTRIBUTE_NAMES.filter(([bit]) => attributes & bit)
+      .map(([, n]) => n)
+      .join('|') || 'none'
+  );
+}
+
+/** Opens every file the image may need: the WIM, or all parts of a split set. */
+async function withImage<T>(ctx: CliContext, spec: string, use: (image: WimImage) => Promise<T>): Promise<T> {
+  const { path, index } = parseWimSpec(spec);
+  const full = resolve(ctx.io.cwd, path);
+  const sources: FileSource[] = [await FileSource.open(full)];
+  try {
+    const first = await openWim(sources[0]);
+    let target: WimFile | ReturnType<typeof openWimSet> = first;
+    if (first.header.totalParts > 1) {
+      // SWM naming (wimlib split, DISM /Split-Image): base.swm, base2.swm, base3.swm …
+      const ext = extname(full);
+      const stem = basename(full, ext).replace(/\d+$/, '');
+      const names = (await readdir(dirname(full))).filter(
+        (n) => n.toLowerCase().endsWith(ext.toLowerCase()) && n.slice(0, stem.length).toLowerCase() === stem.toLowerCase() && n !== basename(full),
+      );
+      const parts = [first];
+      for (const name of names) {
+        const source = await FileSource.open(join(dirname(full), name));
+        sources.push(source);
+        parts.push(await openWim(source));
+      }
+      target = openWimSet(parts);
+    }
+    if (!Number.isInteger(index) || index < 1 || index > first.header.imageCount) {
+      throw new InputError('DF_WIM_NO_IMAGE', `${path} has ${first.header.imageCount} image(s); ${index} is not one of them (use ${path}:1…${first.header.imageCount})`);
+    }
+    return await use(await openWimImage(target, index));
+  } finally {
+    for (const s of sources) await s.close();
+  }
+}
+
+function statJson(e: WimEntryStat) {
+  return {
+    path: e.path,
+    directory: e.isDirectory,
+    size: e.size,
+    attributes: e.attributes,
+    attributeNames: attributeNames(e.attributes),
+    created: filetimeToIso(e.creationTime),
+    lastWritten: filetimeToIso(e.lastWriteTime),
+    lastAccessed: filetimeToIso(e.lastAccessTime),
+    shortName: e.shortName || undefined,
+    securityId: e.securityId,
+    securityDescriptor: e.securityDescriptor ? Buffer.from(e.securityDescriptor).toString('hex') : null,
+    streams: e.streams,
+    reparseTag: e.reparseTag,
+    linkCount: e.linkCount,
+  };
+}
+
+export function registerWimCommand(program: Command, env: CommandEnv): void {
+  const wim = program.command('wim').description('read WIM, ESD, SWM and PPKG files: info, ls, stat, cat, extract');
+
+  wim
+    .command('info')
+    .description('header and per-image facts (as inspect shows them)')
+    .argument('<wim>')
+    .action(async (path: string) => {
+      const ctx = env.ctx();
+      const report = await inspectPath(resolve(ctx.io.cwd, path));
+      if (!['wim', 'esd', 'swm', 'ppkg'].includes(report.format)) throw new InputError('DF_NOT_A_WIM', `${path} is ${report.format.toUpperCase()}, not a WIM, ESD, SWM or PPKG`);
+      ctx.result({ ...report, path }, () => renderInspect({ ...report, path }, ctx.colors));
+    });
+
+  wim
+    .command('ls')
+    .description('list a folder of an image (or everything with -r)')
+    .argument('<wim>', 'WIM[:INDEX]')
+    .argument('[path]', 'folder inside the image', '/')
+    .option('-r, --recursive', 'list the whole tree below the folder', false)
+    .action(async (spec: string, folder: string, opts: { recursive: boolean }) => {
+      const ctx = env.ctx();
+      await withImage(ctx, spec, async (image) => {
+        const base = `/${folder.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`.toLowerCase();
+        const entries = opts.recursive ? [...image.walk()].filter((e) => base === '/' || e.path.toLowerCase().startsWith(`${base}/`)) : image.list(folder);
+        ctx.result(entries.map(statJson), () =>
+          entries
+            .map(
+              (e) =>
+                `${e.isDirectory ? 'd' : '-'} ${String(e.size).padStart(14)}  ${filetimeToIso(e.lastWriteTime) ?? ''.padEnd(24)}  ${e.path}${e.isDirectory && e.path !== '/' ? '/' : ''}`,
+            )
+            .join('\n'),
+        );
+      });
+    });
+
+  wim
+    .command('stat')
+    .description('one entry: attributes, times, security descriptor, streams, short name, links')
+    .argument('<wim>', 'WIM[:INDEX]')
+    .argument('<path>')
+    .action(async (spec: string, path: string) => {
+      const ctx = env.ctx();
+      await withImage(ctx, spec, async (image) => {
+        const s = statJson(image.stat(path));
+        ctx.result(s, () =>
+          [
+            `${s.path}${s.directory ? '/' : ''}`,
+            `  size:        ${s.size}`,
+            `  attributes:  0x${s.attributes.toString(16)} (${s.attributeNames})`,
+            `  created:     ${s.created}`,
+            `  written:     ${s.lastWritten}`,
+            `  accessed:    ${s.lastAccessed}`,
+            `  short name:  ${s.shortName ?? '-'}`,
+            `  security:    ${s.securityDescriptor ? `id ${s.securityId}, ${s.securityDescriptor.length / 2}-byte descriptor` : 'none'}`,
+            `  links:       ${s.linkCount}${s.reparseTag !== null ? `, reparse tag 0x${s.reparseTag.toString(16)}` : ''}`,
+            ...s.streams.map((st) => `  stream ${st.name || '(unnamed)'}: ${st.size ?? '?'} bytes, sha1 ${st.sha1 ?? 'none'}`),
+          ].join('\n'),
+        );
+      });
+    });
+
+  wim
+    .command('cat')
+    .description('write one file of an image to stdout (or -o FILE); SHA-1 checked')
+    .argument('<wim>', 'WIM[:INDEX]')
+    .argument('<path>')
+    .option('--stream <name>', 'a named data stream instead of the file contents')
+    .option('-o, --out <file>', 'write to a file (atomically) instead of stdout')
+    .action(async (spec: string, path: string, opts: { stream?: string; out?: string }) => {
+      const ctx = env.ctx();
+      await withImage(ctx, spec, async (image) => {
+        const blob = await image.openFile(path, opts.stream);
+        if (opts.out) {
+          await withAtomicOutput(resolve(ctx.io.cwd, opts.out), async (partial) => {
+            const handle = await open(partial, 'w');
+            try {
+              for await (const chunk of blob.stream()) await handle.write(chunk);
+            } finally {
+              await handle.close();
+            }
+          });
+          return;
+        }
+        const out = ctx.io.stdout as unknown as NodeJS.WritableStream;
+        for await (const chunk of blob.stream()) {
+          if (typeof out.once === 'function') await new Promise<void>((res, rej) => out.write(chunk, (e) => (e ? rej(e) : res())));
+          else ctx.io.stdout.write(Buffer.from(chunk).toString('latin1'));
+        }
+      });
+    });
+
+  wim
+    .command('extract')
+    .description('copy files of an image into a folder (all, or the paths given); SHA-1 checked')
+    .argument('<wim>', 'WIM[:INDEX]')
+    .argument('<dest>')
+    .argument('[paths...]')
+    .action(async (spec: string, dest: string, paths: string[]) => {
+      const ctx = env.ctx();
+      const target = resolve(ctx.io.cwd, dest);
+      await withImage(ctx, spec, async (image) => {
+        const wanted = paths.map((p) => `/${p.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`.toLowerCase());
+        const chosen = [...image.walk()].filter((e) => wanted.length === 0 || wanted.some((w) => e.path.toLowerCase() === w || e.path.toLowerCase().startsWith(`${w}/`)));
+        if (wanted.length > 0 && chosen.length === 0)
+          throw new InputError('DF_NOT_FOUND', `none of ${paths.join(', ')} is in the image: check with 'deployforge wim ls ${spec} -r'`);
+        const total = chosen.reduce((n, e) => n + (e.isDirectory ? 0 : e.size), 0);
+        let done = 0;
+        for (const e of chosen) {
+          const parts = e.path.split('/').filter(Boolean);
+          if (parts.some((p) => p === '..' || p === '.')) throw new UsageError('DF_WIM_UNSAFE_PATH', `refusing to extract '${e.path}': it would write outside ${dest}`);
+          const out = join(target, ...parts);
+          if (e.isDirectory) {
+            await mkdir(out, { recursive: true });
+            continue;
+          }
+          if (e.reparseTag !== null) continue; // links and junctions have no meaning outside NTFS
+          await mkdir(dirname(out), { recursive: true });
+          const blob = await image.openFile(e.path);
+          await withAtomicOutput(out, async (partial) => {
+            const handle = await open(partial, 'w');
+            try {
+              for await (const chunk of blob.stream()) {
+                await handle.write(chunk);
+                done += chunk.length;
+                ctx.progress.emit({ phase: 'extract', done, total, unit: 'bytes' });
+              }
+            } finally {
+              await handle.close();
+            }
+          });
+        }
+        const files = chosen.filter((e) => !e.isDirectory).length;
+        ctx.result({ files, bytes: total, destination: target }, () => `extracted ${files} files (${formatSize(total)}) to ${target}`);
+      });
+    });
+}

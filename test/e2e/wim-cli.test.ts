@@ -1,0 +1,90 @@
+// `deployforge wim info|ls|stat|cat|extract` against wimlib-imagex on WIMs of every compression
+// (captured by wimlib), an ESD, a split set and the corpus PPKGs.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runTool } from '../../src/util/exec.js';
+import { runCliCaptured } from '../helpers/cli.js';
+import { corpusPath, makeTempDir } from '../helpers/corpus.js';
+
+const sha = async (p: string) =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
+
+async function wimlibFiles(wim: string, index = 1): Promise<string[]> {
+  const { stdout } = await runTool('wimlib-imagex', ['dir', wim, String(index)]);
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('/'))
+    .sort();
+}
+
+describe('deployforge wim', () => {
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let tree: string;
+  before(async () => {
+    tmp = await makeTempDir();
+    tree = join(tmp.path, 'tree');
+    await mkdir(join(tree, 'Windows', 'System32', 'config'), { recursive: true });
+    await writeFile(join(tree, 'Windows', 'System32', 'config', 'SOFTWARE'), await readFile(corpusPath('registry/python-registry/UNICODE_TESTS')));
+    await writeFile(join(tree, 'big.bin'), Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) & 0xff)));
+    await writeFile(join(tree, 'Ünïcode näme.txt'), 'text\r\n'.repeat(1000));
+  });
+  after(async () => {
+    await tmp.cleanup();
+  });
+
+  for (const compress of ['none', 'xpress', 'lzx', 'lzms']) {
+    test(`${compress}: ls -r matches wimlib-imagex dir and cat/extract give wimlib's bytes`, async () => {
+      const wim = join(tmp.path, `${compress}.wim`);
+      await runTool('wimlib-imagex', ['capture', tree, wim, 'Test', `--compress=${compress}`]);
+      const ls = await runCliCaptured(['wim', 'ls', '--json', '-r', `${wim}:1`]);
+      assert.equal(ls.code, 0, ls.stderr);
+      const ours = (JSON.parse(ls.stdout) as { path: string }[]).map((e) => e.path).sort();
+      assert.deepEqual(ours, await wimlibFiles(wim));
+      const out = join(tmp.path, `${compress}-SOFTWARE`);
+      assert.equal((await runCliCaptured(['wim', 'cat', wim, 'Windows/System32/config/SOFTWARE', '-o', out])).code, 0);
+      assert.equal(await sha(out), await sha(join(tree, 'Windows', 'System32', 'config', 'SOFTWARE')));
+      const dest = join(tmp.path, `${compress}-x`);
+      assert.equal((await runCliCaptured(['wim', 'extract', `${wim}:1`, dest])).code, 0);
+      assert.equal(await sha(join(dest, 'big.bin')), await sha(join(tree, 'big.bin')));
+      assert.equal(await sha(join(dest, 'Ünïcode näme.txt')), await sha(join(tree, 'Ünïcode näme.txt')));
+    });
+  }
+
+  test('an ESD and a split set read through their first part', async () => {
+    const wim = join(tmp.path, 'src.wim');
+    await runTool('wimlib-imagex', ['capture', tree, wim, 'Test', '--compress=none']);
+    const esd = join(tmp.path, 'install.esd');
+    await runTool('wimlib-imagex', ['export', wim, 'all', esd, '--solid']);
+    const info = JSON.parse((await runCliCaptured(['wim', 'info', '--json', esd])).stdout);
+    assert.equal(info.format, 'esd');
+    const out = join(tmp.path, 'esd-big.bin');
+    assert.equal((await runCliCaptured(['wim', 'cat', esd, 'big.bin', '-o', out])).code, 0);
+    assert.equal(await sha(out), await sha(join(tree, 'big.bin')));
+    const splitDir = join(tmp.path, 'split');
+    await mkdir(splitDir);
+    await runTool('wimlib-imagex', ['split', wim, join(splitDir, 'install.swm'), '0.1']);
+    const fromSet = join(tmp.path, 'swm-big.bin');
+    const run = await runCliCaptured(['wim', 'cat', join(splitDir, 'install.swm'), 'big.bin', '-o', fromSet]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(await sha(fromSet), await sha(join(tree, 'big.bin')));
+  });
+
+  test('stat shows a security descriptor wimlib also reports; PPKG files list and read', async () => {
+    const stat = JSON.parse((await runCliCaptured(['wim', 'stat', '--json', corpusPath('wim/wimlib/empty_dacl.wim'), '/'])).stdout);
+    const detailed = (await runTool('wimlib-imagex', ['dir', corpusPath('wim/wimlib/empty_dacl.wim'), '1', '--detailed'])).stdout;
+    assert.equal(stat.securityDescriptor !== null, /Security Descriptor/.test(detailed));
+    const ppkg = corpusPath('ppkg/mOSD.ppkg');
+    const ls = JSON.parse((await runCliCaptured(['wim', 'ls', '--json', '-r', ppkg])).stdout) as { path: string }[];
+    assert.deepEqual(ls.map((e) => e.path).sort(), await wimlibFiles(ppkg));
+    const xml = await runCliCaptured(['wim', 'cat', ppkg, '/Multivariant/0/customizations.xml']);
+    assert.match(xml.stdout, /<OwnerType>SystemIntegrator<\/OwnerType>/);
+    const report = JSON.parse((await runCliCaptured(['inspect', '--json', ppkg])).stdout);
+    assert.equal(report.wim.ppkg.ownerSource, 'package-config');
+    assert.equal((await runCliCaptured(['wim', 'ls', `${ppkg}:7`])).code, 3);
+  });
+});

@@ -116,9 +116,12 @@ export class ExtentSource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     checkRange(this, offset, length);
     if (length === 0) return new Uint8Array(0);
+    let index = this.findExtent(offset);
+    // Within one extent (the usual case: files are mostly contiguous), no copy is needed.
+    const within = offset - this.starts[index];
+    if (within + length <= this.extents[index].length) return this.parent.read(this.extents[index].offset + within, length);
     const out = new Uint8Array(length);
     let done = 0;
-    let index = this.findExtent(offset);
     while (done < length) {
       const extent = this.extents[index];
       const within = offset + done - this.starts[index];

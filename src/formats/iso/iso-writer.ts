@@ -85,7 +85,7 @@ export const UDF_README_TEXT =
 
 const SECTOR = ISO_BLOCK;
 const CHUNK = 1024 * 1024;
-const FILE_CHUNK = 4 * CHUNK;
+const FILE_CHUNK = 16 * CHUNK;
 /** ECMA-167 3/8.4.2.1: an anchor at sector 256. The volume descriptor sequences sit below it. */
 const ANCHOR_LBA = 256;
 const MAIN_VDS_LBA = 32;
@@ -552,7 +552,7 @@ export async function writeIso(plan: IsoPlan, write: (chunk: Uint8Array) => Prom
       const { source, size } = region.file.input;
       if (source.size !== size) throw new InputError('DF_ISO_SOURCE_CHANGED', `${source.name} changed size while the ISO was written (${size} → ${source.size} bytes)`, {});
       // Read-ahead: the next chunk is read while the current one is written, so input and
-      // output overlap instead of taking turns (the pass is I/O-bound). Chunks of 4 MiB keep
+      // output overlap instead of taking turns (the pass is I/O-bound). Chunks of 16 MiB keep
       // the number of calls low; memory stays at two chunks.
       const readAhead = (at: number) => {
         const pending = source.read(at, Math.min(FILE_CHUNK, size - at));

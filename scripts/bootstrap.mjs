@@ -33,6 +33,7 @@ const DEBIAN_NEEDS = [
   ['fdisk', 'sfdisk'],
   ['libvhdi-utils', 'vhdiinfo'],
   ['xz-utils', 'xz'],
+  ['ntfs-3g', 'mkntfs'],
 ];
 
 function onPath(program) {

@@ -21,6 +21,19 @@ export { type BlobReadOptions, BlobSource, openBlob, openResourceData, openSolid
 export { parseSecurityData, type WimSecurityData } from './security.js';
 export { openWim, type WimFile, type WimKind } from './wim-file.js';
 export {
+  applyImage,
+  applyToNtfsImage,
+  captureImage,
+  exportImages,
+  MICROSOFT_CHUNK_SIZES,
+  MICROSOFT_SOLID_CHUNK_SIZE,
+  optimizeWim,
+  setImageProperties,
+  splitWim,
+  verifyWim,
+  wimlibVersion,
+} from './wimlib.js';
+export {
   ARCH_NAMES,
   parseWimXml,
   readWimXml,

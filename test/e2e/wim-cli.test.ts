@@ -88,3 +88,36 @@ describe('deployforge wim', () => {
     assert.equal((await runCliCaptured(['wim', 'ls', `${ppkg}:7`])).code, 3);
   });
 });
+
+describe('deployforge wim export, split and verify (through wimlib)', () => {
+  test('exports one edition to an ESD, splits it and verifies the parts', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const tree = join(tmp.path, 'tree');
+      await mkdir(tree);
+      await writeFile(join(tree, 'a.bin'), Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) & 0xff)));
+      const wim = join(tmp.path, 'two.wim');
+      await runTool('wimlib-imagex', ['capture', tree, wim, 'One']);
+      await runTool('wimlib-imagex', ['append', tree, wim, 'Two']);
+      const esd = join(tmp.path, 'two.esd');
+      const run = await runCliCaptured(['wim', 'export', wim, esd, '--image', 'Two']);
+      assert.equal(run.code, 0, run.stderr);
+      const info = JSON.parse((await runCliCaptured(['wim', 'info', '--json', esd])).stdout);
+      assert.equal(info.format, 'esd');
+      assert.deepEqual(
+        info.wim.images.map((i: { name: string }) => i.name),
+        ['Two'],
+      );
+      assert.equal((await runCliCaptured(['wim', 'verify', esd])).code, 0);
+      const split = await runCliCaptured(['wim', 'split', wim, join(tmp.path, 'install.swm'), '--part-size-mb', '1']);
+      assert.equal(split.code, 0, split.stderr);
+      const damaged = join(tmp.path, 'damaged.wim');
+      const bytes = await readFile(wim);
+      bytes[300] ^= 0xff;
+      await writeFile(damaged, bytes);
+      assert.equal((await runCliCaptured(['wim', 'verify', damaged])).code, 3);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

@@ -5,7 +5,7 @@ import { mkdir, open, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
-import { openWim, openWimImage, openWimSet, type WimEntryStat, type WimFile, type WimImage } from '../../formats/wim/index.js';
+import { exportImages, openWim, openWimImage, openWimSet, splitWim, verifyWim, type WimEntryStat, type WimFile, type WimImage } from '../../formats/wim/index.js';
 import { inspectPath } from '../../inspect/inspect.js';
 import { filetimeToIso } from '../../util/binary.js';
 import { FileSource } from '../../util/byte-source.js';
@@ -97,6 +97,44 @@ function statJson(e: WimEntryStat) {
 
 export function registerWimCommand(program: Command, env: CommandEnv): void {
   const wim = program.command('wim').description('read WIM, ESD, SWM and PPKG files: info, ls, stat, cat, extract');
+
+  wim
+    .command('export')
+    .description('copy editions into a new WIM or ESD with wimlib (Microsoft chunk sizes: LZX 32 KiB, solid LZMS 64 MiB for .esd)')
+    .argument('<src>')
+    .argument('<dest>', '.esd: solid LZMS; anything else: LZX')
+    .option('--image <index-or-name...>', 'editions to keep (default: all)')
+    .option('--compress <type>', 'none, xpress, lzx or lzms (default from the destination name)')
+    .option('--boot', 'mark the exported image bootable', false)
+    .action(async (src: string, dest: string, opts: { image?: string[]; compress?: 'none' | 'xpress' | 'lzx' | 'lzms'; boot: boolean }) => {
+      const ctx = env.ctx();
+      const images = opts.image ? opts.image.map((i) => (/^\d+$/.test(i) ? Number(i) : i)) : 'all';
+      const target = resolve(ctx.io.cwd, dest);
+      await exportImages(resolve(ctx.io.cwd, src), images, target, { compress: opts.compress, boot: opts.boot || undefined, progress: ctx.progress });
+      ctx.result({ written: target, images }, () => `exported ${images === 'all' ? 'all images' : images.join(', ')} → ${target}`);
+    });
+
+  wim
+    .command('split')
+    .description('split a WIM into SWM parts for FAT32 sticks (≤ 4,000 MiB each by default)')
+    .argument('<wim>')
+    .argument('<dest>', 'first part, e.g. install.swm')
+    .option('--part-size-mb <n>', 'largest part in MiB', '4000')
+    .action(async (path: string, dest: string, opts: { partSizeMb: string }) => {
+      const ctx = env.ctx();
+      const result = await splitWim(resolve(ctx.io.cwd, path), resolve(ctx.io.cwd, dest), { partSizeMiB: Number(opts.partSizeMb), progress: ctx.progress });
+      ctx.result(result, () => `wrote ${result.parts.length} parts: ${result.parts.join(', ')}`);
+    });
+
+  wim
+    .command('verify')
+    .description('check every blob and the integrity table with wimlib; exit 3 naming what is damaged')
+    .argument('<wim>')
+    .action(async (path: string) => {
+      const ctx = env.ctx();
+      const result = await verifyWim(resolve(ctx.io.cwd, path), { progress: ctx.progress });
+      ctx.result(result, () => `${path}: ok${result.integrityChecked ? ' (integrity table checked)' : ''}`);
+    });
 
   wim
     .command('info')

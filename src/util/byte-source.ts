@@ -119,7 +119,11 @@ export class ExtentSource implements ByteSource {
     let index = this.findExtent(offset);
     // Within one extent (the usual case: files are mostly contiguous), no copy is needed.
     const within = offset - this.starts[index];
-    if (within + length <= this.extents[index].length) return this.parent.read(this.extents[index].offset + within, length);
+    if (within + length <= this.extents[index].length) {
+      const bytes = await this.parent.read(this.extents[index].offset + within, length);
+      // A plain Uint8Array view (a file parent hands out Buffers), as the copying path returns.
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {

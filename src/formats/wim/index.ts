@@ -1,8 +1,10 @@
 // Public entry of the WIM engine: reading WIM, ESD, SWM and PPKG containers. Decompression,
-// image metadata and editing will grow here as further modules; nothing here writes yet.
+// image metadata, and in-place editing of one image by appending (openWimEdit, checkpoints).
 export { type BlobEntryKind, type BlobTable, type BlobTableEntry, readBlobTable, type SolidResourceInfo } from './blob-table.js';
+export { rollbackWim, takeWimCheckpoint, type WimCheckpoint } from './checkpoint.js';
 export { type DecompressorLoader, getDecompressor, hasDecompressor, registerDecompressor } from './codecs.js';
 export { parseDentry, type WimDentryRecord, type WimStream, type WimStreamType } from './dentry.js';
+export { type AddFileOptions, openWimEdit, type WimCommitResult, type WimEdit, type WimEditOptions } from './edit.js';
 export {
   parseWimHeader,
   readWimHeader,

@@ -121,3 +121,32 @@ describe('deployforge wim export, split and verify (through wimlib)', () => {
     }
   });
 });
+
+describe('deployforge wim update and rollback', () => {
+  test('replacing a file keeps its security descriptor and attributes; rollback restores the exact bytes', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const wim = join(tmp.path, 'sd.wim');
+      // The corpus empty_dacl.wim has real security descriptors; export makes a writable copy.
+      await runTool('wimlib-imagex', ['export', corpusPath('wim/wimlib/empty_dacl.wim'), '1', wim, '--compress=lzx']);
+      const before = await sha(wim);
+      const newContent = join(tmp.path, 'new.txt');
+      await writeFile(newContent, 'replaced by DeployForge\r\n');
+      const statBefore = JSON.parse((await runCliCaptured(['wim', 'stat', '--json', `${wim}:1`, '/file'])).stdout);
+      const checkpoint = join(tmp.path, 'cp.json');
+      const run = await runCliCaptured(['wim', 'update', `${wim}:1`, '--replace', `/file=${newContent}`, '--mkdir', '/NewDir', '--checkpoint', checkpoint]);
+      assert.equal(run.code, 0, run.stderr);
+      await runTool('wimlib-imagex', ['verify', wim]);
+      const statAfter = JSON.parse((await runCliCaptured(['wim', 'stat', '--json', `${wim}:1`, '/file'])).stdout);
+      assert.equal(statAfter.securityDescriptor, statBefore.securityDescriptor);
+      assert.equal(statAfter.attributes, statBefore.attributes);
+      assert.equal(statAfter.size, 25);
+      await runTool('wimlib-imagex', ['extract', wim, '1', '/file', `--dest-dir=${tmp.path}/x`]);
+      assert.equal((await readFile(join(tmp.path, 'x', 'file'))).toString(), 'replaced by DeployForge\r\n');
+      assert.equal((await runCliCaptured(['wim', 'rollback', checkpoint])).code, 0);
+      assert.equal(await sha(wim), before);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

@@ -1,18 +1,41 @@
 // `deployforge wim …`: read WIM, ESD, SWM and PPKG files with the project's own engine — info,
 // ls, stat, cat, extract — no wimlib needed. WIM:INDEX picks an image (default 1); a split
 // set is found from its first part (install.swm, install2.swm, …).
-import { mkdir, open, readdir } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
-import { exportImages, openWim, openWimImage, openWimSet, splitWim, verifyWim, type WimEntryStat, type WimFile, type WimImage } from '../../formats/wim/index.js';
+import {
+  exportImages,
+  openWim,
+  openWimEdit,
+  openWimImage,
+  openWimSet,
+  rollbackWim,
+  splitWim,
+  verifyWim,
+  type WimCheckpoint,
+  type WimEntryStat,
+  type WimFile,
+  type WimImage,
+} from '../../formats/wim/index.js';
 import { inspectPath } from '../../inspect/inspect.js';
 import { filetimeToIso } from '../../util/binary.js';
 import { FileSource } from '../../util/byte-source.js';
-import { withAtomicOutput } from '../../util/fs.js';
+import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
 import type { CommandEnv } from '../main.js';
 import { formatSize, renderInspect } from '../render-inspect.js';
+
+function collectPair(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new UsageError('DF_USAGE', `expected A=B, got '${value}'`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function collectList(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 /** 'install.wim:6' → { path, index: 6 }; the index defaults to 1. */
 export function parseWimSpec(spec: string): { path: string; index: number } {
@@ -97,6 +120,59 @@ function statJson(e: WimEntryStat) {
 
 export function registerWimCommand(program: Command, env: CommandEnv): void {
   const wim = program.command('wim').description('read WIM, ESD, SWM and PPKG files: info, ls, stat, cat, extract');
+
+  wim
+    .command('update')
+    .description('edit one image in place by appending (replaced files keep their security descriptor, attributes and times); --checkpoint saves what rollback needs')
+    .argument('<wim>', 'WIM:INDEX')
+    .option('--replace <image=local>', 'replace a file (repeatable)', collectPair, {})
+    .option('--add <image=local>', 'add a file, or a folder tree (repeatable)', collectPair, {})
+    .option('--delete <image>', 'delete a file or folder (repeatable)', collectList, [])
+    .option('--mkdir <image>', 'create a folder (repeatable)', collectList, [])
+    .option('--rename <from=to>', 'rename or move (repeatable)', collectPair, {})
+    .option('--checkpoint <file>', 'write a checkpoint before committing, for `wim rollback`')
+    .action(
+      async (
+        spec: string,
+        opts: { replace: Record<string, string>; add: Record<string, string>; delete: string[]; mkdir: string[]; rename: Record<string, string>; checkpoint?: string },
+      ) => {
+        const ctx = env.ctx();
+        const { path, index } = parseWimSpec(spec);
+        const full = resolve(ctx.io.cwd, path);
+        const edit = await openWimEdit(full, index);
+        for (const dir of opts.mkdir) edit.mkdir(dir);
+        for (const [from, to] of Object.entries(opts.rename)) edit.rename(from, to);
+        for (const target of opts.delete) edit.delete(target);
+        for (const [image, local] of Object.entries(opts.replace)) edit.replaceFile(image, resolve(ctx.io.cwd, local));
+        for (const [image, local] of Object.entries(opts.add)) {
+          const where = resolve(ctx.io.cwd, local);
+          if ((await stat(where)).isDirectory()) await edit.addTree(image, where);
+          else edit.addFile(image, where);
+        }
+        if (opts.checkpoint) {
+          const cp = await edit.checkpoint();
+          await writeFileAtomic(resolve(ctx.io.cwd, opts.checkpoint), JSON.stringify({ ...cp, header: Buffer.from(cp.header).toString('base64') }));
+        }
+        const result = await edit.commit();
+        ctx.result(result, () =>
+          result.changed ? `committed: ${result.blobsWritten} new blobs, ${result.blobsReused} reused, ${formatSize(result.bytesAppended)} appended` : 'nothing to change',
+        );
+      },
+    );
+
+  wim
+    .command('rollback')
+    .description('undo commits since a checkpoint: truncate and restore the header (exact original bytes)')
+    .argument('<checkpoint>', 'the file `wim update --checkpoint` wrote')
+    .action(async (file: string) => {
+      const ctx = env.ctx();
+      const saved = JSON.parse(await readFile(resolve(ctx.io.cwd, file), 'utf8')) as Omit<WimCheckpoint, 'header'> & { header: string };
+      const header = Buffer.from(saved.header, 'base64');
+      if (typeof saved.path !== 'string' || !Number.isSafeInteger(saved.size) || header.length !== 208)
+        throw new InputError('DF_BAD_CHECKPOINT', `${file} is not a checkpoint written by 'deployforge wim update --checkpoint'`);
+      await rollbackWim({ ...saved, header: new Uint8Array(header) });
+      ctx.result({ restored: saved.path, size: saved.size }, () => `restored ${saved.path} to its state of ${new Date(saved.takenAt).toISOString()} (${saved.size} bytes)`);
+    });
 
   wim
     .command('export')

@@ -9,6 +9,7 @@ import { throttleProgress } from '../progress.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerIsoCommand } from './commands/iso.js';
+import { registerPpkgCommand } from './commands/ppkg.js';
 import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
 import { registerWimCommand } from './commands/wim.js';
@@ -87,6 +88,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerRegCommand(program, env);
   registerIsoCommand(program, env);
   registerWimCommand(program, env);
+  registerPpkgCommand(program, env);
   return { program, env };
 }
 

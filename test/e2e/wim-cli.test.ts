@@ -150,3 +150,21 @@ describe('deployforge wim update and rollback', () => {
     }
   });
 });
+
+describe('deployforge wim on a WIM inside an ISO', () => {
+  test('lists and reads install.wim through the ISO, without extracting it', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const { makeFixture } = await import('../helpers/fixtures.js');
+      const iso = await makeFixture('iso', tmp.path);
+      const ls = JSON.parse((await runCliCaptured(['wim', 'ls', '--json', '-r', `${iso}:sources/install.wim:1`])).stdout) as { path: string }[];
+      await runTool('7zz', ['x', '-y', `-o${tmp.path}/x`, iso, 'sources/install.wim']);
+      assert.deepEqual(ls.map((e) => e.path).sort(), await wimlibFiles(join(tmp.path, 'x', 'sources', 'install.wim')));
+      const out = join(tmp.path, 'SYSTEM');
+      assert.equal((await runCliCaptured(['wim', 'cat', `${iso}:sources/install.wim`, '/Windows/System32/config/SYSTEM', '-o', out])).code, 0);
+      assert.equal(await sha(out), await sha(corpusPath('registry/hivex/minimal')));
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

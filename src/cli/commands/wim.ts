@@ -5,6 +5,7 @@ import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
+import { openIso } from '../../formats/iso/index.js';
 import {
   exportImages,
   openWim,
@@ -67,15 +68,25 @@ function attributeNames(attributes: number): string {
   );
 }
 
-/** Opens every file the image may need: the WIM, or all parts of a split set. */
+/** 'X.iso:sources/install.wim:6' → the ISO and the WIM's path inside it (read in place). */
+export function parseIsoWimSpec(spec: string): { iso: string; inner: string; index: number } | undefined {
+  const match = /^(.+?\.iso):(.+?)(?::(\d+))?$/i.exec(spec);
+  if (!match) return undefined;
+  return { iso: match[1], inner: match[2], index: match[3] ? Number(match[3]) : 1 };
+}
+
+/** Opens every file the image may need: the WIM, all parts of a split set, or a WIM inside an
+ *  ISO (read through the ISO's extents, nothing extracted). */
 async function withImage<T>(ctx: CliContext, spec: string, use: (image: WimImage) => Promise<T>): Promise<T> {
-  const { path, index } = parseWimSpec(spec);
+  const inIso = parseIsoWimSpec(spec);
+  const { path, index } = inIso ? { path: inIso.iso, index: inIso.index } : parseWimSpec(spec);
   const full = resolve(ctx.io.cwd, path);
   const sources: FileSource[] = [await FileSource.open(full)];
   try {
-    const first = await openWim(sources[0]);
+    const first = await openWim(inIso ? await (await openIso(sources[0])).openFile(inIso.inner) : sources[0]);
     let target: WimFile | ReturnType<typeof openWimSet> = first;
     if (first.header.totalParts > 1) {
+      if (inIso) throw new InputError('DF_WIM_UNSUPPORTED', `${inIso.inner} in ${path} is one part of a split set; extract the parts or point at the first part on disk`);
       // SWM naming (wimlib split, DISM /Split-Image): base.swm, base2.swm, base3.swm …
       const ext = extname(full);
       const stem = basename(full, ext).replace(/\d+$/, '');

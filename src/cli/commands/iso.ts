@@ -9,6 +9,7 @@ import { folderToIsoInput, remasterIso } from '../../media/remaster.js';
 import { type ByteSource, FileSource, LazyFileSource } from '../../util/byte-source.js';
 import { withAtomicOutput } from '../../util/fs.js';
 import type { CommandEnv } from '../main.js';
+import { collectList, collectPair } from '../options.js';
 import { formatSize } from '../render-inspect.js';
 
 const CHUNK = 1 << 20;
@@ -41,16 +42,6 @@ function safeJoin(dest: string, imagePath: string): string {
   if (parts.some((p) => p === '..' || p === '.' || p.includes('\\')))
     throw new InputError('DF_ISO_UNSAFE_PATH', `refusing to extract '${imagePath}': its name could write outside the destination`);
   return join(dest, ...parts);
-}
-
-function collectPair(value: string, previous: Record<string, string>): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq <= 0 || eq === value.length - 1) throw new UsageError('DF_USAGE', `expected IMAGE_PATH=LOCAL_FILE, got '${value}'`);
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 interface BuildOptions {
@@ -88,7 +79,7 @@ export function registerIsoCommand(program: Command, env: CommandEnv): void {
     .option('--dir <folder>', 'start from a folder')
     .option('--replace <image=local>', 'replace a file of the source (repeatable)', collectPair, {})
     .option('--add <image=local>', 'add a file (repeatable)', collectPair, {})
-    .option('--remove <image>', 'drop a file or folder of the source (repeatable)', collect, [])
+    .option('--remove <image>', 'drop a file or folder of the source (repeatable)', collectList, [])
     .option('--label <label>', "volume label (default: the source's)")
     .addOption(
       new Option('--mode <mode>', 'udf: UDF + README-only ISO 9660 bridge (like Microsoft media); hybrid: UDF + full ISO 9660/Joliet; iso9660: ISO 9660 + Joliet')

@@ -26,17 +26,8 @@ import { FileSource } from '../../util/byte-source.js';
 import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
 import type { CommandEnv } from '../main.js';
+import { collectList, collectPair } from '../options.js';
 import { formatSize, renderInspect } from '../render-inspect.js';
-
-function collectPair(value: string, previous: Record<string, string>): Record<string, string> {
-  const eq = value.indexOf('=');
-  if (eq <= 0 || eq === value.length - 1) throw new UsageError('DF_USAGE', `expected A=B, got '${value}'`);
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
-}
-
-function collectList(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 /** 'install.wim:6' → { path, index: 6 }; the index defaults to 1. */
 export function parseWimSpec(spec: string): { path: string; index: number } {

@@ -10,5 +10,6 @@ export * as ppkg from './formats/ppkg/index.js';
 export * as wim from './formats/wim/index.js';
 export { type InspectReport, inspectPath, inspectSource } from './inspect/inspect.js';
 export * from './progress.js';
+export * as recipe from './recipe/index.js';
 export { makeSampleMedia, type SampleMediaOptions, type SampleMediaResult } from './sample/sample-media.js';
 export * from './util/byte-source.js';

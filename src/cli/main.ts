@@ -10,6 +10,7 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerIsoCommand } from './commands/iso.js';
 import { registerPpkgCommand } from './commands/ppkg.js';
+import { registerRecipeCommand } from './commands/recipe.js';
 import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
 import { registerWimCommand } from './commands/wim.js';
@@ -89,6 +90,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerIsoCommand(program, env);
   registerWimCommand(program, env);
   registerPpkgCommand(program, env);
+  registerRecipeCommand(program, env);
   return { program, env };
 }
 

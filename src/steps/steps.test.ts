@@ -1,0 +1,273 @@
+// The registry, files and remove-files steps over WindowsImage, on a copy of the sample media's
+// install.wim, checked by tools nobody here wrote: hivexget on hives extracted by wimlib, and
+// `wimlib-imagex verify` and `dir --detailed` on the committed WIM. The security-descriptor check
+// uses the corpus's empty_dacl.wim, whose /file carries an NT security descriptor.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { corpusPath, hasCorpus, makeTempDir } from '../../test/helpers/corpus.js';
+import { openWimEdit } from '../formats/wim/index.js';
+import { openWindowsImage, type WindowsImage } from '../image/windows-image.js';
+import { silentProgress } from '../progress.js';
+import type { RegistryStep } from '../recipe/schema.js';
+import { makeSampleMedia } from '../sample/sample-media.js';
+import { runTool } from '../util/exec.js';
+import type { StepDefinition } from './define-step.js';
+import { filesStep } from './files/step.js';
+import { registryStep } from './registry/step.js';
+import { removeFilesStep } from './remove-files/step.js';
+
+const SOFTWARE = '/Windows/System32/config/SOFTWARE';
+const SYSTEM = '/Windows/System32/config/SYSTEM';
+const LUA_KEY = 'Microsoft\\Windows\\CurrentVersion\\Policies\\System';
+
+let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let sampleWim: string;
+let n = 0;
+
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+
+/** A fresh copy of the sample install.wim. */
+async function copyOfSample(): Promise<string> {
+  const path = join(tmp.path, `install-${++n}.wim`);
+  await copyFile(sampleWim, path);
+  return path;
+}
+
+/** Extracts image files with wimlib into a new folder; returns it. */
+async function wimlibExtract(wim: string, index: number, ...paths: string[]): Promise<string> {
+  const dest = join(tmp.path, `extract-${++n}`);
+  await runTool('wimlib-imagex', ['extract', wim, String(index), ...paths, `--dest-dir=${dest}`, '--no-acls']);
+  return dest;
+}
+
+async function hivexget(hive: string, key: string, value: string): Promise<string> {
+  return (await runTool('hivexget', [hive, key, value])).stdout.trim();
+}
+
+/** `wimlib-imagex dir --detailed` of one path: its attributes and security descriptor lines. */
+async function detailed(wim: string, index: number, path: string): Promise<{ attributes: string; sd: string }> {
+  const text = (await runTool('wimlib-imagex', ['dir', wim, String(index), `--path=${path}`, '--detailed'])).stdout;
+  const field = (name: string) => new RegExp(`^${name}\\s+= (.*)$`, 'm').exec(text)?.[1] ?? '';
+  return { attributes: field('Attributes'), sd: field('Security Descriptor') };
+}
+
+async function runStep<O, C>(step: StepDefinition<O, C>, options: unknown, image: WindowsImage) {
+  const parsed = step.schema.parse(options);
+  const plan = await step.plan(parsed, image, { baseDir: tmp.path });
+  await step.apply(plan.changes, image, silentProgress);
+  return plan;
+}
+
+before(async () => {
+  tmp = await makeTempDir('deployforge-steps-');
+  const iso = join(tmp.path, 'sample.iso');
+  await makeSampleMedia(iso, { sizeMb: 12, editions: 2, workDir: tmp.path });
+  await runTool('7zz', ['x', '-y', `-o${join(tmp.path, 'iso')}`, iso, 'sources/install.wim']);
+  sampleWim = join(tmp.path, 'iso', 'sources', 'install.wim');
+});
+
+after(async () => {
+  await tmp?.cleanup();
+});
+
+describe('registry step', () => {
+  const options = {
+    type: 'registry',
+    hive: 'SOFTWARE',
+    set: [
+      { key: LUA_KEY, name: 'EnableLUA', type: 'REG_DWORD', data: 0 },
+      { key: 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon', name: 'Shell', type: 'REG_SZ', data: 'custom.exe' },
+      { key: 'DeployForge\\Test', name: 'Tags', type: 'REG_MULTI_SZ', data: ['a', 'b'] },
+    ],
+    delete: [
+      { key: LUA_KEY, name: 'PromptOnSecureDesktop' },
+      { key: 'Nope', name: 'Missing' },
+    ],
+  } satisfies RegistryStep;
+
+  test('plan lists exact old → new values, as hivexget reads them, and changes nothing', async () => {
+    const wim = await copyOfSample();
+    const hives = await wimlibExtract(wim, 1, SOFTWARE);
+    assert.equal(await hivexget(join(hives, 'SOFTWARE'), LUA_KEY, 'EnableLUA'), '1');
+    assert.equal(await hivexget(join(hives, 'SOFTWARE'), 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon', 'Shell'), 'explorer.exe');
+    const before = await sha256(wim);
+    const image = await openWindowsImage(wim, 1);
+    try {
+      const plan = await registryStep.plan(registryStep.schema.parse(options), image, { baseDir: tmp.path });
+      const shown = plan.changes.map((c) => ({
+        kind: c.kind,
+        key: c.key,
+        value: 'value' in c ? c.value : undefined,
+        old: 'old' in c ? c.old : undefined,
+        new: 'new' in c ? c.new : undefined,
+      }));
+      assert.deepEqual(shown, [
+        { kind: 'set-value', key: LUA_KEY, value: 'EnableLUA', old: { type: 'REG_DWORD', data: '1' }, new: { type: 'REG_DWORD', data: '0' } },
+        {
+          kind: 'set-value',
+          key: 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon',
+          value: 'Shell',
+          old: { type: 'REG_SZ', data: 'explorer.exe' },
+          new: { type: 'REG_SZ', data: 'custom.exe' },
+        },
+        { kind: 'set-value', key: 'DeployForge\\Test', value: 'Tags', old: null, new: { type: 'REG_MULTI_SZ', data: '["a","b"]' } },
+        { kind: 'delete-value', key: LUA_KEY, value: 'PromptOnSecureDesktop', old: { type: 'REG_DWORD', data: '1' }, new: undefined },
+        { kind: 'delete-value', key: 'Nope', value: 'Missing', old: null, new: undefined },
+      ]);
+      assert.equal(plan.warnings.length, 1, 'the missing value is a warning');
+      assert.equal(image.isDirty(), false, 'plan staged nothing');
+    } finally {
+      await image.close();
+    }
+    assert.equal(await sha256(wim), before, 'the WIM is byte-identical after plan');
+  });
+
+  test('apply + commit: wimlib verifies, hivexget reads the new values, the hive keeps its attributes', async () => {
+    const wim = await copyOfSample();
+    const was = await detailed(wim, 1, SOFTWARE);
+    const image = await openWindowsImage(wim, 1);
+    try {
+      await runStep(registryStep, options, image);
+      const result = await image.commit();
+      assert.deepEqual(result.hivesWritten, [SOFTWARE], 'only the touched hive is written, once');
+    } finally {
+      await image.close();
+    }
+    await runTool('wimlib-imagex', ['verify', wim]);
+    const hives = await wimlibExtract(wim, 1, SOFTWARE);
+    const hive = join(hives, 'SOFTWARE');
+    assert.equal(await hivexget(hive, LUA_KEY, 'EnableLUA'), '0');
+    assert.equal(await hivexget(hive, 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon', 'Shell'), 'custom.exe');
+    await assert.rejects(hivexget(hive, LUA_KEY, 'PromptOnSecureDesktop'), 'the deleted value is gone');
+    assert.deepEqual(await detailed(wim, 1, SOFTWARE), was, 'attributes (and security descriptor) unchanged');
+    const other = await wimlibExtract(wim, 2, SOFTWARE);
+    assert.equal(await hivexget(join(other, 'SOFTWARE'), LUA_KEY, 'EnableLUA'), '1', 'edition 2 is untouched');
+  });
+
+  test('resolves CurrentControlSet to ControlSet001 for set entries and .reg files', async () => {
+    const wim = await copyOfSample();
+    const reg = join(tmp.path, 'svc.reg');
+    await writeFile(
+      reg,
+      'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SysMain]\r\n"Start"=dword:00000004\r\n\r\n[HKEY_CURRENT_USER\\Software\\Microsoft\\GameBar]\r\n"AutoGameModeEnabled"=dword:00000000\r\n',
+    );
+    const image = await openWindowsImage(wim, 1);
+    try {
+      const fromSet = await runStep(
+        registryStep,
+        { type: 'registry', hive: 'SYSTEM', set: [{ key: 'CurrentControlSet\\Services\\DiagTrack', name: 'Start', type: 'REG_DWORD', data: 4 }] },
+        image,
+      );
+      const fromReg = await runStep(registryStep, { type: 'registry', reg: 'svc.reg' }, image);
+      const brief = (c: (typeof fromSet.changes)[number]) => ({ hive: c.hive, key: c.key, old: 'old' in c ? c.old?.data : undefined });
+      assert.deepEqual(fromSet.changes.map(brief), [{ hive: 'SYSTEM', key: 'ControlSet001\\Services\\DiagTrack', old: '2' }]);
+      assert.deepEqual(fromReg.changes.filter((c) => c.kind === 'set-value').map(brief), [
+        { hive: 'SYSTEM', key: 'ControlSet001\\Services\\SysMain', old: '2' },
+        { hive: 'NTUSER', key: 'Software\\Microsoft\\GameBar', old: '1' },
+      ]);
+      const result = await image.commit();
+      assert.deepEqual(result.hivesWritten.sort(), [SYSTEM, '/Users/Default/NTUSER.DAT'].sort());
+    } finally {
+      await image.close();
+    }
+    await runTool('wimlib-imagex', ['verify', wim]);
+    const out = await wimlibExtract(wim, 1, SYSTEM, '/Users/Default/NTUSER.DAT');
+    assert.equal(await hivexget(join(out, 'SYSTEM'), 'ControlSet001\\Services\\DiagTrack', 'Start'), '4');
+    assert.equal(await hivexget(join(out, 'SYSTEM'), 'ControlSet001\\Services\\SysMain', 'Start'), '4');
+    await assert.rejects(hivexget(join(out, 'SYSTEM'), 'CurrentControlSet\\Services\\DiagTrack', 'Start'), 'no CurrentControlSet key was created');
+    assert.equal(await hivexget(join(out, 'NTUSER.DAT'), 'Software\\Microsoft\\GameBar', 'AutoGameModeEnabled'), '0');
+  });
+
+  test('keeps the security descriptor and attributes of a replaced hive (empty_dacl.wim)', { skip: !hasCorpus() && 'the shared corpus is not there' }, async () => {
+    // A WIM whose SOFTWARE hive file carries an NT security descriptor: empty_dacl.wim's /file,
+    // moved to the hive's path and given the sample's SOFTWARE contents.
+    const wim = join(tmp.path, `sd-${++n}.wim`);
+    await runTool('wimlib-imagex', ['export', corpusPath('wim/wimlib/empty_dacl.wim'), '1', wim, '--compress=none']);
+    const hiveBytes = await readFile(join(await wimlibExtract(sampleWim, 1, SOFTWARE), 'SOFTWARE'));
+    const prep = await openWimEdit(wim, 1);
+    prep.mkdir('/Windows/System32/config');
+    prep.rename('/file', SOFTWARE);
+    prep.replaceFile(SOFTWARE, hiveBytes);
+    await prep.commit();
+    const was = await detailed(wim, 1, SOFTWARE);
+    assert.notEqual(was.sd, '', 'the fixture hive has a security descriptor');
+
+    const image = await openWindowsImage(wim, 1);
+    try {
+      await runStep(registryStep, { type: 'registry', hive: 'SOFTWARE', set: [{ key: LUA_KEY, name: 'EnableLUA', type: 'REG_DWORD', data: 0 }] }, image);
+      await image.commit();
+    } finally {
+      await image.close();
+    }
+    await runTool('wimlib-imagex', ['verify', wim]);
+    assert.deepEqual(await detailed(wim, 1, SOFTWARE), was, 'security descriptor and attributes unchanged');
+    assert.equal(await hivexget(join(await wimlibExtract(wim, 1, SOFTWARE), 'SOFTWARE'), LUA_KEY, 'EnableLUA'), '0');
+  });
+});
+
+describe('files and remove-files steps', () => {
+  test('plan lists additions, replacements and removals with sizes; apply + commit lands them', async () => {
+    const wim = await copyOfSample();
+    const local = join(tmp.path, `local-${++n}`);
+    await mkdir(join(local, 'tree', 'sub'), { recursive: true });
+    await writeFile(join(local, 'tree', 'a.txt'), 'alpha\r\n');
+    await writeFile(join(local, 'tree', 'sub', 'b.bin'), Buffer.alloc(5000, 7));
+    await writeFile(join(local, 'kernel32.dll'), 'not really a dll');
+    const before = await sha256(wim);
+
+    const image = await openWindowsImage(wim, 1);
+    let removed: string[];
+    try {
+      const kernelSize = image.stat('/Windows/System32/kernel32.dll')?.size;
+      const parse = <O, C>(s: StepDefinition<O, C>, o: unknown) => s.schema.parse(o);
+      const context = { baseDir: local };
+      const folder = await filesStep.plan(parse(filesStep, { type: 'files', from: 'tree', to: '/Windows/Setup/Scripts' }), image, context);
+      const file = await filesStep.plan(parse(filesStep, { type: 'files', from: 'kernel32.dll', to: '/Windows/System32/' }), image, context);
+      const gone = await removeFilesStep.plan(
+        parse(removeFilesStep, { type: 'remove-files', paths: ['/Windows/System32/DriverStore/FileRepository/sample00*', '/Program Files/WindowsApps/**', '/No/Such'] }),
+        image,
+        context,
+      );
+      assert.deepEqual(
+        folder.changes.map((c) => ({ kind: c.kind, path: c.path, size: 'size' in c ? c.size : undefined })),
+        [
+          { kind: 'mkdir', path: '/Windows/Setup/Scripts', size: undefined },
+          { kind: 'add', path: '/Windows/Setup/Scripts/a.txt', size: 7 },
+          { kind: 'mkdir', path: '/Windows/Setup/Scripts/sub', size: undefined },
+          { kind: 'add', path: '/Windows/Setup/Scripts/sub/b.bin', size: 5000 },
+        ],
+      );
+      assert.deepEqual(file.changes, [{ kind: 'replace', path: '/Windows/System32/kernel32.dll', source: join(local, 'kernel32.dll'), size: 16, oldSize: kernelSize }]);
+      assert.deepEqual(gone.warnings.length, 1, 'the missing path is a warning');
+      assert.ok(gone.changes.length > 3, 'driver folders and app folders are listed');
+      assert.ok(gone.changes.some((c) => c.path === '/Windows/System32/DriverStore/FileRepository/sample000.inf_amd64_00000001' && c.isDirectory && c.files === 1));
+      assert.ok(!gone.changes.some((c) => c.path === '/Program Files/WindowsApps'), 'a trailing ** keeps the folder itself');
+      assert.equal(image.isDirty(), false);
+      assert.equal(await sha256(wim), before, 'plans change nothing');
+
+      await filesStep.apply(folder.changes, image, silentProgress);
+      await filesStep.apply(file.changes, image, silentProgress);
+      await removeFilesStep.apply(gone.changes, image, silentProgress);
+      assert.deepEqual(Buffer.from(await image.readFile('/Windows/Setup/Scripts/a.txt')).toString(), 'alpha\r\n', 'staged files read back');
+      removed = gone.changes.map((c) => c.path);
+      await image.commit();
+      assert.deepEqual(Buffer.from(await image.readFile('/Windows/System32/kernel32.dll')).toString(), 'not really a dll', 'committed files read back');
+    } finally {
+      await image.close();
+    }
+    await runTool('wimlib-imagex', ['verify', wim]);
+    const listing = (await runTool('wimlib-imagex', ['dir', wim, '1'])).stdout.split('\n');
+    for (const path of removed) assert.ok(!listing.includes(path), `${path} is gone`);
+    assert.ok(listing.includes('/Program Files/WindowsApps'));
+    const out = await wimlibExtract(wim, 1, '/Windows/Setup', '/Windows/System32/kernel32.dll');
+    assert.equal(await readFile(join(out, 'Setup', 'Scripts', 'a.txt'), 'utf8'), 'alpha\r\n');
+    assert.deepEqual(await readFile(join(out, 'Setup', 'Scripts', 'sub', 'b.bin')), Buffer.alloc(5000, 7));
+    assert.equal(await readFile(join(out, 'kernel32.dll'), 'utf8'), 'not really a dll');
+  });
+});

@@ -9,6 +9,7 @@ import { throttleProgress } from '../progress.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerIsoCommand } from './commands/iso.js';
+import { registerPlanCommand } from './commands/plan.js';
 import { registerPpkgCommand } from './commands/ppkg.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerRegCommand } from './commands/reg.js';
@@ -91,6 +92,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerWimCommand(program, env);
   registerPpkgCommand(program, env);
   registerRecipeCommand(program, env);
+  registerPlanCommand(program, env);
   return { program, env };
 }
 

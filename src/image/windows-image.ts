@@ -21,7 +21,7 @@ import {
   type WimFile,
   type WimImage,
 } from '../formats/wim/index.js';
-import { FileSource } from '../util/byte-source.js';
+import { type ByteSource, FileSource } from '../util/byte-source.js';
 
 export type { HiveId } from '../formats/regf/reg-roots.js';
 
@@ -120,7 +120,7 @@ class Image implements WindowsImage {
   private stagedPaths = new Map<string, string>();
   /** Hives read so far, by folded path. */
   private readonly settled = new Map<string, { path: string; hive: TrackedHiveEdit }>();
-  private reader: { source: FileSource; wim: WimFile; image: WimImage } | undefined;
+  private reader: { source: ByteSource; wim: WimFile; image: WimImage } | undefined;
   private currentControlSet: number | undefined;
 
   constructor(
@@ -160,7 +160,7 @@ class Image implements WindowsImage {
 
   private async openReader(): Promise<{ wim: WimFile; image: WimImage }> {
     if (!this.reader) {
-      const source = await FileSource.open(this.path);
+      const source = this.options.openSource ? await this.options.openSource() : await FileSource.open(this.path);
       try {
         const wim = await openWim(source);
         const image = await openWimImage(wim, this.index);

@@ -9,7 +9,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { type FileHandle, lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FormatError, InputError } from '../../errors.js';
-import { FileSource } from '../../util/byte-source.js';
+import { type ByteSource, FileSource } from '../../util/byte-source.js';
 import { type BlobTableRow, serializeBlobTable, writeResourceHeader } from './blob-table-write.js';
 import { rollbackWim, takeWimCheckpoint, type WimCheckpoint } from './checkpoint.js';
 import { FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_REPARSE_POINT, type WimStream } from './dentry.js';
@@ -39,6 +39,9 @@ export interface WimEditOptions {
   /** Test hook: called after every write and flush of a commit, in order, so a crash test can
    *  stop the process at each point. */
   onWrite?: (step: number, what: string) => void;
+  /** Read the WIM from here instead of opening `path` (e.g. install.wim inside an ISO, for a
+   *  plan); such an edit is read-only and commit() refuses. */
+  openSource?: () => Promise<ByteSource>;
 }
 
 export interface AddFileOptions {
@@ -187,7 +190,7 @@ class Edit implements WimEdit {
   }
 
   async load(): Promise<void> {
-    const source = await FileSource.open(this.path);
+    const source = this.options.openSource ? await this.options.openSource() : await FileSource.open(this.path);
     try {
       const wim = await openWim(source);
       const h = wim.header;
@@ -492,6 +495,9 @@ class Edit implements WimEdit {
 
   async commit(): Promise<WimCommitResult> {
     const s = this.state;
+    if (this.options.openSource && this.dirty) {
+      throw new InputError('DF_WIM_READ_ONLY', `${this.path} was opened read-only (from another container); export it to a WIM file to edit it`, { path: this.path });
+    }
     if (!this.dirty) {
       const metadataSha1 = s.blobRows[s.metadataRow].sha1;
       return { changed: false, blobsWritten: 0, blobsReused: 0, bytesAppended: 0, metadataSha1, fileSize: s.fileSize };

@@ -1,0 +1,118 @@
+// The plan of a build: for every edition the recipe keeps, what each step would change, read
+// from the source without writing anything (the source is opened read-only; a WIM inside an ISO
+// is read through the ISO's extents). `deployforge plan` prints it; the build will apply it.
+import { dirname } from 'node:path';
+import { InputError } from '../errors.js';
+import { openIso } from '../formats/iso/index.js';
+import { openWim, type WimImageInfo } from '../formats/wim/index.js';
+import { openWindowsImage } from '../image/windows-image.js';
+import type { LoadedRecipe } from '../recipe/index.js';
+import type { EditionSelector } from '../recipe/schema.js';
+import type { StepDefinition, StepPlan } from '../steps/define-step.js';
+import { filesStep } from '../steps/files/step.js';
+import { registryStep } from '../steps/registry/step.js';
+import { removeFilesStep } from '../steps/remove-files/step.js';
+import { type ByteSource, FileSource } from '../util/byte-source.js';
+
+/** Step kinds the planner knows; later issues register theirs here. */
+const STEPS: Record<string, StepDefinition<unknown, unknown>> = {
+  [registryStep.id]: registryStep as StepDefinition<unknown, unknown>,
+  [filesStep.id]: filesStep as StepDefinition<unknown, unknown>,
+  [removeFilesStep.id]: removeFilesStep as StepDefinition<unknown, unknown>,
+};
+
+export interface PlannedStep {
+  index: number;
+  type: string;
+  file: string;
+  line: number;
+  plan: StepPlan<unknown>;
+}
+
+export interface EditionPlan {
+  index: number;
+  name: string | null;
+  editionId: string | null;
+  rename?: string;
+  steps: PlannedStep[];
+}
+
+export interface BuildPlan {
+  source: string;
+  installImage: string;
+  editions: EditionPlan[];
+  warnings: string[];
+}
+
+const INSTALL_IMAGES = ['sources/install.wim', 'sources/install.esd'];
+
+/** Opens the install image read-only: a WIM/ESD file, or the one inside an ISO. */
+async function openInstallImage(sourcePath: string): Promise<{ describe: string; open: () => Promise<ByteSource>; close: () => Promise<void> }> {
+  const file = await FileSource.open(sourcePath);
+  const head = await file.read(0, Math.min(8, file.size));
+  if (Buffer.from(head).toString('latin1').startsWith('MSWIM')) {
+    await file.close();
+    return { describe: sourcePath, open: () => FileSource.open(sourcePath), close: async () => {} };
+  }
+  try {
+    const iso = await openIso(file);
+    for (const inner of INSTALL_IMAGES) {
+      const entry = await iso.stat(inner);
+      if (entry && !entry.isDirectory) return { describe: `${sourcePath}:${entry.path}`, open: () => iso.openFile(inner), close: () => file.close() };
+    }
+    throw new InputError('DF_NO_INSTALL_IMAGE', `${sourcePath} has no sources/install.wim or install.esd: is it Windows install media?`);
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+
+function selectEditions(images: WimImageInfo[], keep: EditionSelector[] | undefined): { image: WimImageInfo; rename?: string }[] {
+  if (!keep) return images.map((image) => ({ image }));
+  return keep.map((selector) => {
+    const image = images.find((i) =>
+      selector.index !== undefined
+        ? i.index === selector.index
+        : selector.name !== undefined
+          ? i.name?.toLowerCase() === selector.name.toLowerCase() || i.displayName?.toLowerCase() === selector.name.toLowerCase()
+          : (i.windows?.editionId ?? i.flags)?.toLowerCase() === selector.id?.toLowerCase(),
+    );
+    if (!image) {
+      const known = images.map((i) => `${i.index}: ${i.name} (${i.windows?.editionId ?? i.flags})`).join('; ');
+      throw new InputError('DF_EDITION_NOT_FOUND', `no edition matches ${JSON.stringify(selector)}; the source has ${known}`);
+    }
+    return { image, rename: selector.rename };
+  });
+}
+
+export async function planBuild(loaded: LoadedRecipe, sourcePath: string): Promise<BuildPlan> {
+  const install = await openInstallImage(sourcePath);
+  try {
+    const probe = await install.open();
+    let images: WimImageInfo[];
+    try {
+      images = (await openWim(probe)).images;
+    } finally {
+      await probe.close();
+    }
+    const editions: EditionPlan[] = [];
+    for (const { image, rename } of selectEditions(images, loaded.recipe.editions?.keep)) {
+      const windowsImage = await openWindowsImage(install.describe, image.index, { openSource: install.open });
+      try {
+        const steps: PlannedStep[] = [];
+        for (const loadedStep of loaded.steps) {
+          const definition = STEPS[loadedStep.step.type];
+          if (!definition) throw new InputError('DF_STEP_NOT_IMPLEMENTED', `step type '${loadedStep.step.type}' (${loadedStep.file}:${loadedStep.line}) cannot be planned yet`);
+          const plan = await definition.plan(loadedStep.step, windowsImage, { baseDir: dirname(loadedStep.file) });
+          steps.push({ index: loadedStep.index, type: loadedStep.step.type, file: loadedStep.file, line: loadedStep.line, plan });
+        }
+        editions.push({ index: image.index, name: image.name, editionId: image.windows?.editionId ?? image.flags, rename, steps });
+      } finally {
+        await windowsImage.close();
+      }
+    }
+    return { source: sourcePath, installImage: install.describe, editions, warnings: [] };
+  } finally {
+    await install.close();
+  }
+}

@@ -15,7 +15,7 @@ import { removeFilesStep } from '../steps/remove-files/step.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
 
 /** Step kinds the planner knows; later issues register theirs here. */
-const STEPS: Record<string, StepDefinition<unknown, unknown>> = {
+export const STEP_DEFINITIONS: Record<string, StepDefinition<unknown, unknown>> = {
   [registryStep.id]: registryStep as StepDefinition<unknown, unknown>,
   [filesStep.id]: filesStep as StepDefinition<unknown, unknown>,
   [removeFilesStep.id]: removeFilesStep as StepDefinition<unknown, unknown>,
@@ -101,7 +101,7 @@ export async function planBuild(loaded: LoadedRecipe, sourcePath: string): Promi
       try {
         const steps: PlannedStep[] = [];
         for (const loadedStep of loaded.steps) {
-          const definition = STEPS[loadedStep.step.type];
+          const definition = STEP_DEFINITIONS[loadedStep.step.type];
           if (!definition) throw new InputError('DF_STEP_NOT_IMPLEMENTED', `step type '${loadedStep.step.type}' (${loadedStep.file}:${loadedStep.line}) cannot be planned yet`);
           const plan = await definition.plan(loadedStep.step, windowsImage, { baseDir: dirname(loadedStep.file) });
           steps.push({ index: loadedStep.index, type: loadedStep.step.type, file: loadedStep.file, line: loadedStep.line, plan });

@@ -6,6 +6,7 @@ import pc from 'picocolors';
 import { type LoadedConfig, loadConfig } from '../config.js';
 import { type DeployForgeError, toDeployForgeError, UsageError } from '../errors.js';
 import { throttleProgress } from '../progress.js';
+import { registerBuildCommand } from './commands/build.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerIsoCommand } from './commands/iso.js';
@@ -93,6 +94,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerPpkgCommand(program, env);
   registerRecipeCommand(program, env);
   registerPlanCommand(program, env);
+  registerBuildCommand(program, env);
   return { program, env };
 }
 

@@ -103,7 +103,7 @@ function isoLines(iso: IsoReport, c: Colors): string[] {
     bootable: boolean;
   }[]) {
     lines.push(
-      `      ${entry.platformName} (0x${entry.platform.toString(16).padStart(2, '0')})  ${entry.emulation} emulation, load segment ${entry.loadSegment === 0 ? '0x7c0 (stored as 0)' : `0x${entry.loadSegment.toString(16)}`}, ${entry.sectorCount} sectors${entry.bootable ? '' : ', not bootable'}  ${entry.bootImagePath ?? ''}`,
+      `      ${entry.platformName} (0x${entry.platform.toString(16).padStart(2, '0')})  ${entry.emulation} emulation, load segment ${entry.loadSegment === 0 && entry.platform === 0 ? '0x7c0 (stored as 0)' : `0x${entry.loadSegment.toString(16)}`}, ${entry.sectorCount} sectors${entry.bootable ? '' : ', not bootable'}  ${entry.bootImagePath ?? ''}`,
     );
   }
   for (const [title, image] of [

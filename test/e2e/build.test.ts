@@ -1,0 +1,63 @@
+// `deployforge build` end to end on the sample ISO with the office example recipe: the kept
+// edition is renamed, the registry steps land in the hives (hivex reads them), files and media
+// are added, wimlib verifies the new install.wim, the ISO boots, and the source is untouched.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { makeSampleMedia, SAMPLE_BIOS_MARKER } from '../../src/sample/sample-media.js';
+import { runTool } from '../../src/util/exec.js';
+import { bootIso } from '../helpers/boot-harness.js';
+import { runCliCaptured } from '../helpers/cli.js';
+import { makeTempDir, repoRoot } from '../helpers/corpus.js';
+
+const sha = async (p: string) =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
+
+describe('deployforge build', () => {
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+  let source: string;
+  let out: string;
+  let sourceHash: string;
+  before(async () => {
+    tmp = await makeTempDir();
+    source = join(tmp.path, 'sample.iso');
+    await makeSampleMedia(source, { sizeMb: 10, editions: 6, seed: 4 });
+    sourceHash = await sha(source);
+    out = join(tmp.path, 'office.iso');
+    const run = await runCliCaptured(['build', join(repoRoot, 'examples', 'recipes', 'office.yaml'), '--source', source, '--out', out], {
+      DEPLOYFORGE_WORK_DIR: join(tmp.path, 'work'),
+    });
+    assert.equal(run.code, 0, run.stderr);
+  });
+  after(async () => {
+    await tmp.cleanup();
+  });
+
+  test('keeps and renames the chosen edition, applies the registry steps and adds files and media', async () => {
+    assert.equal(await sha(source), sourceHash, 'the source is never modified');
+    const x = join(tmp.path, 'x');
+    await runTool('7zz', ['x', '-y', `-o${x}`, out]);
+    const wim = join(x, 'sources', 'install.wim');
+    await runTool('wimlib-imagex', ['verify', wim]);
+    const info = (await runTool('wimlib-imagex', ['info', wim])).stdout;
+    assert.match(info, /Image Count:\s+1/);
+    assert.match(info, /Name:\s+Windows 11 Pro \(Contoso\)/);
+    const hives = join(tmp.path, 'hives');
+    await runTool('wimlib-imagex', ['extract', wim, '1', '/Windows/System32/config/SOFTWARE', '/Windows/Setup/Scripts/SetupComplete.cmd', `--dest-dir=${hives}`]);
+    const get = async (key: string, value: string) => (await runTool('hivexget', [join(hives, 'SOFTWARE'), key, value])).stdout.trim();
+    assert.equal(await get('Policies\\Microsoft\\Windows\\DataCollection', 'AllowTelemetry'), '0');
+    assert.equal(await get('Microsoft\\Windows NT\\CurrentVersion', 'RegisteredOrganization'), 'Contoso');
+    assert.equal(await sha(join(hives, 'SetupComplete.cmd')), await sha(join(repoRoot, 'examples', 'recipes', 'files', 'SetupComplete.cmd')));
+    assert.equal(await sha(join(x, 'sources', '$OEM$', '$1', 'Deploy', 'office-policies.reg')), await sha(join(repoRoot, 'examples', 'recipes', 'files', 'office-policies.reg')));
+    assert.match((await runTool('udfinfo', [out])).stdout, /label=CONTOSO_WIN11/);
+  });
+
+  test('the built ISO boots under SeaBIOS', async () => {
+    const result = await bootIso(out, { firmware: 'bios', expect: SAMPLE_BIOS_MARKER, timeoutMs: 120_000 });
+    assert.ok(result.seen, result.serial.slice(-500));
+  });
+});

@@ -129,7 +129,7 @@ describe('cabinet readers under fuzzing', () => {
         }
         outcomes[await exercise(bytes, outcomes)]++;
       }),
-      { numRuns: 1000, timeout: 5000, markInterruptAsFailure: true },
+      { numRuns: 1000, seed: 20261122, timeout: 5000, markInterruptAsFailure: true },
     );
     // A fuzzer that rejects everything or nothing is not exploring both paths.
     assert.ok(outcomes.ok > 20 && outcomes.rejected > 20 && outcomes.extracted > 20, JSON.stringify(outcomes));
@@ -146,7 +146,7 @@ describe('cabinet readers under fuzzing', () => {
         // patched the tables may survive, and then only extraction of lost files may fail.
         if (!fixSize) assert.equal(outcome, 'rejected');
       }),
-      { numRuns: 400, timeout: 5000, markInterruptAsFailure: true },
+      { numRuns: 400, seed: 20261123, timeout: 5000, markInterruptAsFailure: true },
     );
   });
 });

@@ -19,6 +19,6 @@ test('agrees with the CRC-32 zlib writes into gzip trailers, including when cont
       const at = Math.min(cut, bytes.length);
       assert.equal(crc32(bytes.subarray(at), crc32(bytes.subarray(0, at))), expected);
     }),
-    { numRuns: 300 },
+    { numRuns: 300, seed: 20261122 },
   );
 });

@@ -375,7 +375,7 @@ describe('editHive on random edit sequences', () => {
           for (const ed of edits) apply(editor, model, ed);
           await checkAgainstOracles(editor.toBytes(), model, minor, unreachableBefore);
         }),
-        { numRuns: RUNS > 0 ? RUNS : defaultRuns, endOnFailure: true },
+        { numRuns: RUNS > 0 ? RUNS : defaultRuns, seed: Number(process.env.DEPLOYFORGE_PROPERTY_SEED ?? 20261122), endOnFailure: true },
       );
     });
   }

@@ -225,7 +225,7 @@ describe('writeRegFile', () => {
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 150, seed: 20261122 },
     );
   });
 });

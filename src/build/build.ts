@@ -3,13 +3,13 @@
 // (wimlib), each edition is opened once, every step is planned and applied through it and
 // committed in one append, and the output ISO is written in one pass from the source ISO with
 // the new install.wim and the media files. The source is never modified; outputs are written
-// to temporary names and renamed. Not yet: outputs other than iso/wim, the faster patch-only route.
+// to temporary names and renamed. Not yet: the folder output and the faster patch-only route.
 import { copyFile, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { openIso } from '../formats/iso/index.js';
-import { exportImages, openWim, setImageProperties } from '../formats/wim/index.js';
+import { exportImages, openWim, setImageProperties, splitWim } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
 import { remasterIso } from '../media/remaster.js';
 import { type ProgressSink, silentProgress } from '../progress.js';
@@ -23,11 +23,13 @@ export interface BuildOptions {
   /** Output ISO (overrides the recipe's outputs.iso.path). */
   out?: string;
   workDir?: string;
+  /** Resolve relative output paths from here instead of the recipe file that names them. */
+  outDir?: string;
   progress?: ProgressSink;
 }
 
 export interface BuildResult {
-  outputs: { kind: 'iso' | 'wim'; path: string; size: number }[];
+  outputs: { kind: 'iso' | 'wim' | 'esd' | 'swm'; path: string; size: number }[];
   editions: { index: number; name: string | null; changes: number; hivesWritten: string[] }[];
 }
 
@@ -46,9 +48,17 @@ async function copyOut(source: FileSource | Awaited<ReturnType<Awaited<ReturnTyp
 export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): Promise<BuildResult> {
   const progress = options.progress ?? silentProgress;
   const recipeDir = dirname(loaded.file);
-  const isoOut = options.out ?? (loaded.recipe.outputs?.iso ? resolve(recipeDir, loaded.recipe.outputs.iso.path) : undefined);
-  const wimOut = loaded.recipe.outputs?.wim ? resolve(recipeDir, loaded.recipe.outputs.wim.path) : undefined;
-  if (!isoOut && !wimOut) throw new InputError('DF_NO_OUTPUT', 'the recipe writes nothing: give --out OUT.iso or set outputs.iso / outputs.wim');
+  const outputsSpec = loaded.recipe.outputs ?? {};
+  // A relative output path is relative to the recipe file that names it (an extended base's
+  // outputs land beside the base), unless the caller gives an output folder.
+  const outputPath = (kind: 'iso' | 'wim' | 'esd' | 'swm', path: string | undefined) =>
+    path === undefined ? undefined : resolve(options.outDir ?? dirname(loaded.sourceOf(`outputs.${kind}.path`)?.file ?? loaded.file), path);
+  const isoOut = options.out ?? outputPath('iso', outputsSpec.iso?.path);
+  const wimOut = outputPath('wim', outputsSpec.wim?.path);
+  const esdOut = outputPath('esd', outputsSpec.esd?.path);
+  const swmOut = outputPath('swm', outputsSpec.swm?.path);
+  if (!isoOut && !wimOut && !esdOut && !swmOut) throw new InputError('DF_NO_OUTPUT', 'the recipe writes nothing: give --out OUT.iso or set outputs.iso, wim, esd or swm');
+  if (outputsSpec.folder) throw new InputError('DF_OUTPUT_NOT_SUPPORTED', 'outputs.folder is not supported yet: write an ISO and copy it with `deployforge iso extract`');
 
   // Plan first: every edition and step is checked before anything is written.
   const plan = await planBuild(loaded, options.source);
@@ -136,6 +146,20 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       await mkdir(dirname(wimOut), { recursive: true });
       await withAtomicOutput(wimOut, (partial) => copyFile(workspace, partial));
       outputs.push({ kind: 'wim', path: wimOut, size: (await stat(wimOut)).size });
+    }
+    if (esdOut) {
+      // Solid LZMS with Microsoft's 64 MiB solid chunks (the wimlib driver's default for .esd).
+      await mkdir(dirname(esdOut), { recursive: true });
+      const partial = join(work, 'install.esd');
+      await exportImages(workspace, 'all', partial, { solid: true, compress: 'lzms', progress });
+      await withAtomicOutput(esdOut, (target) => copyFile(partial, target));
+      outputs.push({ kind: 'esd', path: esdOut, size: (await stat(esdOut)).size });
+    }
+    if (swmOut) {
+      // Parts of at most 4,000 MiB by default, so each fits a FAT32 stick.
+      await mkdir(dirname(swmOut), { recursive: true });
+      const { parts } = await splitWim(workspace, swmOut, { partSizeMiB: outputsSpec.swm?.partSizeMb ?? 4000, progress });
+      for (const part of parts) outputs.push({ kind: 'swm', path: part, size: (await stat(part)).size });
     }
     step(total);
     return { outputs, editions };

@@ -28,7 +28,7 @@ describe('deployforge build', () => {
     await makeSampleMedia(source, { sizeMb: 10, editions: 6, seed: 4 });
     sourceHash = await sha(source);
     out = join(tmp.path, 'office.iso');
-    const run = await runCliCaptured(['build', join(repoRoot, 'examples', 'recipes', 'office.yaml'), '--source', source, '--out', out], {
+    const run = await runCliCaptured(['build', join(repoRoot, 'examples', 'recipes', 'office.yaml'), '--source', source, '--out', out, '--out-dir', join(tmp.path, 'outputs')], {
       DEPLOYFORGE_WORK_DIR: join(tmp.path, 'work'),
     });
     assert.equal(run.code, 0, run.stderr);
@@ -59,5 +59,49 @@ describe('deployforge build', () => {
   test('the built ISO boots under SeaBIOS', async () => {
     const result = await bootIso(out, { firmware: 'bios', expect: SAMPLE_BIOS_MARKER, timeoutMs: 120_000 });
     assert.ok(result.seen, result.serial.slice(-500));
+  });
+});
+
+describe('deployforge build to WIM, ESD and split SWM outputs', () => {
+  test('writes each output from the same edited install image', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const source = join(tmp.path, 'sample.iso');
+      await makeSampleMedia(source, { sizeMb: 10, editions: 2, seed: 9 });
+      const recipe = join(tmp.path, 'outputs.yaml');
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(
+        recipe,
+        [
+          'version: 1',
+          'name: outputs',
+          'extends: minimal',
+          'editions:',
+          '  keep:',
+          '    - index: 2',
+          'outputs:',
+          '  wim: { path: out/install.wim }',
+          '  esd: { path: out/install.esd }',
+          '  swm: { path: out/split/install.swm, partSizeMb: 2 }',
+          '',
+        ].join('\n'),
+      );
+      const run = await runCliCaptured(['build', '--json', recipe, '--source', source, '--out-dir', tmp.path], { DEPLOYFORGE_WORK_DIR: join(tmp.path, 'work') });
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as { outputs: { kind: string; path: string }[] };
+      // minimal.yaml, which this recipe extends, adds an ISO output; it lands beside minimal.yaml
+      // unless an output folder is given, so the test gives one.
+      assert.deepEqual([...new Set(result.outputs.map((o) => o.kind))], ['iso', 'wim', 'esd', 'swm']);
+      await runTool('wimlib-imagex', ['verify', join(tmp.path, 'out', 'install.wim')]);
+      const esd = JSON.parse((await runCliCaptured(['wim', 'info', '--json', join(tmp.path, 'out', 'install.esd')])).stdout);
+      assert.equal(esd.format, 'esd');
+      assert.equal(esd.wim.images.length, 1);
+      assert.ok(result.outputs.filter((o) => o.kind === 'swm').length >= 2, 'the 2 MiB parts split the image');
+      const value = join(tmp.path, 'SOFTWARE');
+      assert.equal((await runCliCaptured(['wim', 'cat', join(tmp.path, 'out', 'split', 'install.swm'), '/Windows/System32/config/SOFTWARE', '-o', value])).code, 0);
+      assert.equal((await runTool('hivexget', [value, 'Policies\\Microsoft\\Windows\\CloudContent', 'DisableWindowsConsumerFeatures'])).stdout.trim(), '1');
+    } finally {
+      await tmp.cleanup();
+    }
   });
 });

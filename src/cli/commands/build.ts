@@ -16,14 +16,21 @@ export function registerBuildCommand(program: Command, env: CommandEnv): void {
     .argument('<recipe>')
     .option('--source <iso-or-wim>', 'the stock media (default: the recipe’s source.path)')
     .option('--out <iso>', 'the ISO to write (default: the recipe’s outputs.iso.path)')
+    .option('--out-dir <folder>', 'resolve the recipe’s relative output paths from this folder')
     .option('--var <name=value>', 'set a recipe variable (repeatable)', collectPair, {})
-    .action(async (recipeFile: string, opts: { source?: string; out?: string; var: Record<string, string> }) => {
+    .action(async (recipeFile: string, opts: { source?: string; out?: string; outDir?: string; var: Record<string, string> }) => {
       const ctx = env.ctx();
       const { config } = await env.config();
       const loaded = await loadRecipe(resolve(ctx.io.cwd, recipeFile), { variables: opts.var });
       const source = opts.source ? resolve(ctx.io.cwd, opts.source) : loaded.recipe.source?.path;
       if (!source) throw new UsageError('DF_USAGE', 'no source: give --source X.iso (or set source.path in the recipe)');
-      const result = await buildRecipe(loaded, { source, out: opts.out ? resolve(ctx.io.cwd, opts.out) : undefined, workDir: config.workDir, progress: ctx.progress });
+      const result = await buildRecipe(loaded, {
+        source,
+        out: opts.out ? resolve(ctx.io.cwd, opts.out) : undefined,
+        outDir: opts.outDir ? resolve(ctx.io.cwd, opts.outDir) : undefined,
+        workDir: config.workDir,
+        progress: ctx.progress,
+      });
       ctx.result(result, () =>
         [
           ...result.editions.map((e) => `edition ${e.index}: ${e.name}: ${e.changes} changes (${e.hivesWritten.length} hives written)`),

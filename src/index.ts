@@ -7,6 +7,7 @@ export { type DetectedFormat, type Detection, detectFormat } from './formats/det
 export * as disk from './formats/disk/index.js';
 export * as iso from './formats/iso/index.js';
 export * as ppkg from './formats/ppkg/index.js';
+export * as unattend from './formats/unattend/index.js';
 export * as wim from './formats/wim/index.js';
 export { openWindowsImage, type WindowsImage } from './image/windows-image.js';
 export { type InspectReport, inspectPath, inspectSource } from './inspect/inspect.js';

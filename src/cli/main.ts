@@ -15,6 +15,7 @@ import { registerPpkgCommand } from './commands/ppkg.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
+import { registerUnattendCommand } from './commands/unattend.js';
 import { registerWimCommand } from './commands/wim.js';
 import { type CliContext, type CliIO, type GlobalOptions, wantsColor } from './context.js';
 import { chooseProgressMode, createProgressRenderer, type ProgressRenderer } from './progress-render.js';
@@ -95,6 +96,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerRecipeCommand(program, env);
   registerPlanCommand(program, env);
   registerBuildCommand(program, env);
+  registerUnattendCommand(program, env);
   return { program, env };
 }
 

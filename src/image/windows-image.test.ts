@@ -5,10 +5,9 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir } from '../../test/helpers/corpus.js';
+import { makeSampleInstallWim } from '../../test/helpers/fixtures.js';
 import { REG_TYPE } from '../formats/regf/constants.js';
 import { openWimEdit } from '../formats/wim/index.js';
-import { makeSampleMedia } from '../sample/sample-media.js';
-import { runTool } from '../util/exec.js';
 import { openWindowsImage } from './windows-image.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -23,10 +22,7 @@ async function copyOfSample(): Promise<string> {
 
 before(async () => {
   tmp = await makeTempDir('deployforge-image-');
-  const iso = join(tmp.path, 'sample.iso');
-  await makeSampleMedia(iso, { sizeMb: 12, editions: 2, workDir: tmp.path });
-  await runTool('7zz', ['x', '-y', `-o${join(tmp.path, 'iso')}`, iso, 'sources/install.wim']);
-  sampleWim = join(tmp.path, 'iso', 'sources', 'install.wim');
+  sampleWim = await makeSampleInstallWim(tmp.path);
 });
 
 after(async () => {

@@ -8,11 +8,11 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { corpusPath, hasCorpus, makeTempDir } from '../../test/helpers/corpus.js';
+import { makeSampleInstallWim } from '../../test/helpers/fixtures.js';
 import { openWimEdit } from '../formats/wim/index.js';
 import { openWindowsImage, type WindowsImage } from '../image/windows-image.js';
 import { silentProgress } from '../progress.js';
 import type { RegistryStep } from '../recipe/schema.js';
-import { makeSampleMedia } from '../sample/sample-media.js';
 import { runTool } from '../util/exec.js';
 import type { StepDefinition } from './define-step.js';
 import { filesStep } from './files/step.js';
@@ -66,10 +66,7 @@ async function runStep<O, C>(step: StepDefinition<O, C>, options: unknown, image
 
 before(async () => {
   tmp = await makeTempDir('deployforge-steps-');
-  const iso = join(tmp.path, 'sample.iso');
-  await makeSampleMedia(iso, { sizeMb: 12, editions: 2, workDir: tmp.path });
-  await runTool('7zz', ['x', '-y', `-o${join(tmp.path, 'iso')}`, iso, 'sources/install.wim']);
-  sampleWim = join(tmp.path, 'iso', 'sources', 'install.wim');
+  sampleWim = await makeSampleInstallWim(tmp.path);
 });
 
 after(async () => {

@@ -115,3 +115,12 @@ export async function makeFixture(kind: FixtureKind, dir: string): Promise<strin
     }
   }
 }
+
+/** sources/install.wim of a fresh sample ISO (real hives, `editions` editions), in `dir`. */
+export async function makeSampleInstallWim(dir: string, editions = 2): Promise<string> {
+  const { makeSampleMedia } = await import('../../src/sample/sample-media.js');
+  const iso = join(dir, 'sample.iso');
+  await makeSampleMedia(iso, { sizeMb: 12, editions, workDir: dir });
+  await runTool('7zz', ['x', '-y', `-o${join(dir, 'iso')}`, iso, 'sources/install.wim']);
+  return join(dir, 'iso', 'sources', 'install.wim');
+}

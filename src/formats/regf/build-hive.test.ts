@@ -2,6 +2,7 @@
 // hivexregedit/hivexsh/hivexget, libregf's regfinfo/regfexport) and must report exactly the keys
 // and values we put in; hash and sort rules are checked against Windows-written corpus hives.
 // A small walker below checks the on-disk invariants the tools do not verify (bins, cells, sk).
+
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import {
   regSz,
   upcaseName,
 } from './build-hive.js';
+import { REGF_TYPES } from './test-oracles.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let fileCounter = 0;
@@ -111,21 +113,6 @@ async function exportWithHivex(file: string): Promise<Flat> {
 // regfexport parser. libregf 20201007 misreads inline data shorter than 4 bytes (the corpus SAM's
 // ServerDomainUpdates is fe 01 for hivex but 00 00 for regfexport), so such data is not compared;
 // string types print decoded text, numbers print in decimal, everything else as a hex dump.
-
-const REGF_TYPES: Record<string, number> = {
-  REG_NONE: 0,
-  REG_SZ: 1,
-  REG_EXPAND_SZ: 2,
-  REG_BINARY: 3,
-  REG_DWORD_LITTLE_ENDIAN: 4,
-  REG_DWORD_BIG_ENDIAN: 5,
-  REG_LINK: 6,
-  REG_MULTI_SZ: 7,
-  REG_RESOURCE_LIST: 8,
-  REG_FULL_RESOURCE_DESCRIPTOR: 9,
-  REG_RESOURCE_REQUIREMENTS_LIST: 10,
-  REG_QWORD_LITTLE_ENDIAN: 11,
-};
 
 interface RegfValue {
   type: number;

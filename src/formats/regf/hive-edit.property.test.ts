@@ -3,6 +3,7 @@
 // saved result must match the model through our reader, hivexregedit --export and regfexport,
 // pass regfinfo, and keep the raw invariants (edit-invariants.ts). DEPLOYFORGE_PROPERTY_RUNS
 // raises the number of runs per hive (the default keeps the file under a minute).
+
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import type { Hive } from './hive.js';
 import { openHive } from './hive.js';
 import { createEmptyHive, editHive } from './hive-edit.js';
 import { upcaseName } from './names.js';
+import { REGF_TYPES } from './test-oracles.js';
 import { walkKeys } from './walk.js';
 
 const RUNS = Number(process.env.DEPLOYFORGE_PROPERTY_RUNS ?? 0);
@@ -154,21 +156,6 @@ async function exportWithHivex(file: string): Promise<Flat> {
   }
   return out;
 }
-
-const REGF_TYPES: Record<string, number> = {
-  REG_NONE: 0,
-  REG_SZ: 1,
-  REG_EXPAND_SZ: 2,
-  REG_BINARY: 3,
-  REG_DWORD_LITTLE_ENDIAN: 4,
-  REG_DWORD_BIG_ENDIAN: 5,
-  REG_LINK: 6,
-  REG_MULTI_SZ: 7,
-  REG_RESOURCE_LIST: 8,
-  REG_FULL_RESOURCE_DESCRIPTOR: 9,
-  REG_RESOURCE_REQUIREMENTS_LIST: 10,
-  REG_QWORD_LITTLE_ENDIAN: 11,
-};
 
 /** regfexport's view as path → value name → "type:…": the bytes for types it hex-dumps, the
  *  number for DWORD/QWORD, only the type for strings (it prints decoded text) and for inline

@@ -167,3 +167,19 @@ export async function regfexportFacts(diskPath: string): Promise<{ keys: number;
 export function displayName(path: string): string {
   return path.split('/').slice(-2).join('/') || basename(path);
 }
+
+/** Type names as libregf's regfexport prints them, to registry type numbers. */
+export const REGF_TYPES: Readonly<Record<string, number>> = {
+  REG_NONE: 0,
+  REG_SZ: 1,
+  REG_EXPAND_SZ: 2,
+  REG_BINARY: 3,
+  REG_DWORD_LITTLE_ENDIAN: 4,
+  REG_DWORD_BIG_ENDIAN: 5,
+  REG_LINK: 6,
+  REG_MULTI_SZ: 7,
+  REG_RESOURCE_LIST: 8,
+  REG_FULL_RESOURCE_DESCRIPTOR: 9,
+  REG_RESOURCE_REQUIREMENTS_LIST: 10,
+  REG_QWORD_LITTLE_ENDIAN: 11,
+};

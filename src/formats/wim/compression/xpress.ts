@@ -165,7 +165,8 @@ export const decompressXpress: ChunkDecompressor = (input, outputSize) => {
       length += 15;
     }
     length += MIN_MATCH;
-    // Offset = 2^offsetBits + the next offsetBits bits (0 bits → offset 1).
+    // Offset = 2^offsetBits + the next offsetBits bits (0 bits → offset 1). The bit-buffer refill
+    // below is written out again on purpose: a shared helper would cost a call per symbol here.
     n = offsetBits;
     const offset = (1 << n) + (n === 0 ? 0 : bits >>> (32 - n));
     bits <<= n;

@@ -8,6 +8,7 @@ import { register } from 'tsx/esm/api';
 register();
 const root = new URL('..', import.meta.url);
 const target = fileURLToPath(new URL('schema/recipe.schema.json', root));
+await import(new URL('src/steps/index.ts', root).href);
 const { renderRecipeJsonSchema } = await import(new URL('src/recipe/json-schema.ts', root).href);
 const { writeFileAtomic } = await import(new URL('src/util/fs.ts', root).href);
 const text = renderRecipeJsonSchema();

@@ -8,18 +8,11 @@ import { openWim, type WimImageInfo } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import type { EditionSelector } from '../recipe/schema.js';
-import type { StepDefinition, StepPlan } from '../steps/define-step.js';
-import { filesStep } from '../steps/files/step.js';
-import { registryStep } from '../steps/registry/step.js';
-import { removeFilesStep } from '../steps/remove-files/step.js';
+import type { StepPlan } from '../steps/define-step.js';
+import { STEP_DEFINITIONS } from '../steps/index.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
 
-/** Step kinds the planner knows; later issues register theirs here. */
-export const STEP_DEFINITIONS: Record<string, StepDefinition<unknown, unknown>> = {
-  [registryStep.id]: registryStep as StepDefinition<unknown, unknown>,
-  [filesStep.id]: filesStep as StepDefinition<unknown, unknown>,
-  [removeFilesStep.id]: removeFilesStep as StepDefinition<unknown, unknown>,
-};
+export { STEP_DEFINITIONS };
 
 export interface PlannedStep {
   index: number;

@@ -6,6 +6,7 @@ import pc from 'picocolors';
 import { type LoadedConfig, loadConfig } from '../config.js';
 import { type DeployForgeError, toDeployForgeError, UsageError } from '../errors.js';
 import { throttleProgress } from '../progress.js';
+import { VERSION } from '../version.js';
 import { registerBuildCommand } from './commands/build.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerInspectCommand } from './commands/inspect.js';
@@ -16,11 +17,12 @@ import { registerRecipeCommand } from './commands/recipe.js';
 import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
 import { registerUnattendCommand } from './commands/unattend.js';
+import { registerVerifyCommand } from './commands/verify.js';
 import { registerWimCommand } from './commands/wim.js';
 import { type CliContext, type CliIO, type GlobalOptions, wantsColor } from './context.js';
 import { chooseProgressMode, createProgressRenderer, type ProgressRenderer } from './progress-render.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 /** Lazily built per run: commands that need the configuration call `ctx()` then `config()`. */
 export interface CommandEnv {
@@ -96,6 +98,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerRecipeCommand(program, env);
   registerPlanCommand(program, env);
   registerBuildCommand(program, env);
+  registerVerifyCommand(program, env);
   registerUnattendCommand(program, env);
   return { program, env };
 }

@@ -84,6 +84,8 @@ export interface WindowsImage {
   mkdir(path: string): void;
   /** N of ControlSet00N, from SYSTEM's Select\Current. */
   controlSet(): Promise<number>;
+  /** The image's architecture from the WIM's XML (`amd64`, `arm64`, `x86`…), or null when unset. */
+  architecture(): Promise<string | null>;
   isDirty(): boolean;
   commit(): Promise<WindowsImageCommitResult>;
   checkpoint(): Promise<WimCheckpoint>;
@@ -262,6 +264,11 @@ class Image implements WindowsImage {
   async controlSet(): Promise<number> {
     if (this.currentControlSet === undefined) this.currentControlSet = readCurrentControlSet((await this.hive('SYSTEM')).hive);
     return this.currentControlSet;
+  }
+
+  async architecture(): Promise<string | null> {
+    const { wim } = await this.openReader();
+    return wim.images.find((i) => i.index === this.index)?.windows?.archName ?? null;
   }
 
   isDirty(): boolean {

@@ -1,8 +1,9 @@
 // The recipe JSON Schema (draft 2020-12) for editors, generated from the zod schema of a recipe
 // file. `scripts/write-recipe-schema.mjs` writes it to schema/recipe.schema.json and a test keeps
-// the checked-in copy equal to what this generates. Built-in step kinds only: plugins' kinds
-// appear when they are registered before generation.
+// the checked-in copy equal to what this generates. Every step kind DeployForge ships is in it
+// (importing the steps registers them); plugins' kinds appear when registered before generation.
 import { z } from 'zod';
+import '../steps/index.js';
 import { recipeFileSchema } from './schema.js';
 
 export const RECIPE_SCHEMA_DRAFT = 'https://json-schema.org/draft/2020-12/schema';

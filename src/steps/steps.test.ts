@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { corpusPath, hasCorpus, makeTempDir } from '../../test/helpers/corpus.js';
 import { makeSampleInstallWim } from '../../test/helpers/fixtures.js';
+import { BuildStepContext } from '../build/step-context.js';
 import { openWimEdit } from '../formats/wim/index.js';
 import { openWindowsImage, type WindowsImage } from '../image/windows-image.js';
 import { silentProgress } from '../progress.js';
@@ -60,7 +61,7 @@ async function detailed(wim: string, index: number, path: string): Promise<{ att
 async function runStep<O, C>(step: StepDefinition<O, C>, options: unknown, image: WindowsImage) {
   const parsed = step.schema.parse(options);
   const plan = await step.plan(parsed, image, { baseDir: tmp.path });
-  await step.apply(plan.changes, image, silentProgress);
+  await step.apply(plan.changes, image, silentProgress, new BuildStepContext());
   return plan;
 }
 
@@ -248,9 +249,9 @@ describe('files and remove-files steps', () => {
       assert.equal(image.isDirty(), false);
       assert.equal(await sha256(wim), before, 'plans change nothing');
 
-      await filesStep.apply(folder.changes, image, silentProgress);
-      await filesStep.apply(file.changes, image, silentProgress);
-      await removeFilesStep.apply(gone.changes, image, silentProgress);
+      await filesStep.apply(folder.changes, image, silentProgress, new BuildStepContext());
+      await filesStep.apply(file.changes, image, silentProgress, new BuildStepContext());
+      await removeFilesStep.apply(gone.changes, image, silentProgress, new BuildStepContext());
       assert.deepEqual(Buffer.from(await image.readFile('/Windows/Setup/Scripts/a.txt')).toString(), 'alpha\r\n', 'staged files read back');
       removed = gone.changes.map((c) => c.path);
       await image.commit();

@@ -105,3 +105,77 @@ describe('deployforge build to WIM, ESD and split SWM outputs', () => {
     }
   });
 });
+
+describe('deterministic builds, the lockfile and verify', () => {
+  test('two deterministic builds give byte-identical ISOs; verify accepts the output and reports a one-byte change', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const { writeFile, copyFile, open } = await import('node:fs/promises');
+      const source = join(tmp.path, 'sample.iso');
+      await makeSampleMedia(source, { sizeMb: 10, editions: 2, seed: 21 });
+      const sourceHash = await sha(source);
+      const recipe = join(tmp.path, 'lab.yaml');
+      await writeFile(
+        recipe,
+        [
+          'version: 1',
+          'name: lab',
+          'editions: { keep: [ { index: 2 } ] }',
+          'steps:',
+          '  - type: registry',
+          '    hive: SOFTWARE',
+          '    set: [ { key: Contoso\\Lab, name: Build, type: REG_SZ, data: one } ]',
+          '  - type: unattend',
+          '    languages: { uiLanguage: en-US }',
+          '    timeZone: UTC',
+          '    disk: { mode: wipe-gpt }',
+          '    accounts: [ { name: labuser, password: "p@ss" } ]',
+          '    skipOobe: true',
+          'outputs: { iso: { path: lab.iso } }',
+          'options: { deterministic: true }',
+          '',
+        ].join('\n'),
+      );
+      const build = async (dir: string) => {
+        const run = await runCliCaptured(['build', '--json', recipe, '--source', source, '--out-dir', join(tmp.path, dir)], { DEPLOYFORGE_WORK_DIR: join(tmp.path, 'work') });
+        assert.equal(run.code, 0, run.stderr);
+        return JSON.parse(run.stdout) as { outputs: { path: string }[]; lockfile: string; answerFile: { where: string; path: string } };
+      };
+      const first = await build('a');
+      const second = await build('b');
+      assert.equal(await sha(first.outputs[0].path), await sha(second.outputs[0].path), 'same inputs, same bytes');
+      assert.equal(await sha(source), sourceHash, 'the source is never modified');
+      assert.deepEqual(first.answerFile.where, 'media');
+      assert.equal(first.answerFile.path, 'autounattend.xml', 'a file with a windowsPE pass goes to the media root');
+
+      const lock = JSON.parse(await readFile(first.lockfile, 'utf8'));
+      assert.equal(lock.source.sha256, sourceHash);
+      assert.equal(lock.steps.length, 2);
+      assert.equal(lock.outputs[0].sha256, await sha(first.outputs[0].path));
+
+      // The answer file on the media: UTF-8 without a byte-order mark, well-formed for libxml2.
+      const x = join(tmp.path, 'x');
+      await runTool('7zz', ['x', '-y', `-o${x}`, first.outputs[0].path, 'autounattend.xml']);
+      const xml = await readFile(join(x, 'autounattend.xml'));
+      assert.notDeepEqual([...xml.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+      await runTool('xmllint', ['--noout', join(x, 'autounattend.xml')]);
+      assert.match(xml.toString('utf8'), /<TimeZone>UTC<\/TimeZone>/);
+
+      const ok = await runCliCaptured(['verify', first.outputs[0].path, '--lock', first.lockfile]);
+      assert.equal(ok.code, 0, ok.stderr);
+      const changed = join(tmp.path, 'a', 'lab-changed.iso');
+      await copyFile(first.outputs[0].path, changed);
+      const handle = await open(changed, 'r+');
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, 40000);
+      await handle.write(Buffer.from([byte[0] ^ 1]), 0, 1, 40000);
+      await handle.close();
+      await copyFile(changed, first.outputs[0].path);
+      const drift = await runCliCaptured(['verify', first.outputs[0].path, '--lock', first.lockfile]);
+      assert.equal(drift.code, 3);
+      assert.match(drift.stderr, /has changed since it was built/);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

@@ -18,7 +18,9 @@ export function registerBuildCommand(program: Command, env: CommandEnv): void {
     .option('--out <iso>', 'the ISO to write (default: the recipe’s outputs.iso.path)')
     .option('--out-dir <folder>', 'resolve the recipe’s relative output paths from this folder')
     .option('--var <name=value>', 'set a recipe variable (repeatable)', collectPair, {})
-    .action(async (recipeFile: string, opts: { source?: string; out?: string; outDir?: string; var: Record<string, string> }) => {
+    .option('--lock <file>', 'where to write the lockfile (default: <recipe>.lock.json in --out-dir, else beside the recipe)')
+    .option('--deterministic', 'fixed timestamps and IDs: the same inputs give the same bytes (also options.deterministic)')
+    .action(async (recipeFile: string, opts: { source?: string; out?: string; outDir?: string; var: Record<string, string>; lock?: string; deterministic?: boolean }) => {
       const ctx = env.ctx();
       const { config } = await env.config();
       const loaded = await loadRecipe(resolve(ctx.io.cwd, recipeFile), { variables: opts.var });
@@ -29,12 +31,17 @@ export function registerBuildCommand(program: Command, env: CommandEnv): void {
         out: opts.out ? resolve(ctx.io.cwd, opts.out) : undefined,
         outDir: opts.outDir ? resolve(ctx.io.cwd, opts.outDir) : undefined,
         workDir: config.workDir,
+        lockPath: opts.lock ? resolve(ctx.io.cwd, opts.lock) : undefined,
+        deterministic: opts.deterministic,
         progress: ctx.progress,
       });
       ctx.result(result, () =>
         [
           ...result.editions.map((e) => `edition ${e.index}: ${e.name}: ${e.changes} changes (${e.hivesWritten.length} hives written)`),
           ...result.outputs.map((o) => `wrote ${o.path} (${formatSize(o.size)})`),
+          ...(result.answerFile ? [`answer file: ${result.answerFile.where === 'media' ? '/' : 'boot.wim:'}${result.answerFile.path} (${result.answerFile.reason})`] : []),
+          `lockfile: ${result.lockfile}`,
+          ...result.warnings.map((w) => `warning: ${w}`),
         ].join('\n'),
       );
     });

@@ -44,3 +44,4 @@ export {
   type WimWindowsVersion,
   type WimXmlInfo,
 } from './xml-info.js';
+export { setWimGuid } from './set-guid.js';

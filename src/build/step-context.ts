@@ -1,0 +1,111 @@
+// What steps may change besides an edition's image during one build: files on the output media,
+// contributions to the answer file, and boot.wim's Setup image (index 2). One BuildStepContext
+// lives for the whole build, so several editions contributing the same thing add it once.
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { type OpenWindowsImageOptions, openWindowsImage, type WindowsImage } from '../image/windows-image.js';
+import { emptyUnattendContributions, type MediaOverlay, type StepApplyContext, type UnattendContributions } from '../steps/define-step.js';
+
+const mediaKey = (path: string) => path.replace(/\\/g, '/').replace(/^\/+/, '').toLowerCase();
+
+/** Media files steps add, keyed case-insensitively like the ISO's trees. */
+export class MediaOverlayCollector implements MediaOverlay {
+  private readonly entries = new Map<string, { path: string; from: string | Uint8Array }>();
+
+  addFile(mediaPath: string, from: string | Uint8Array): void {
+    const path = mediaPath.replace(/\\/g, '/').replace(/^\/+/, '');
+    if (path === '' || path.endsWith('/') || path.split('/').includes('..')) {
+      throw new InputError('DF_MEDIA_PATH', `media path '${mediaPath}' must name a file below the media root`);
+    }
+    const key = mediaKey(path);
+    const known = this.entries.get(key);
+    if (known && !sameSource(known.from, from)) {
+      throw new InputError('DF_MEDIA_CONFLICT', `two steps add different contents at ${path} on the media`);
+    }
+    if (!known) this.entries.set(key, { path, from });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Media path → local file, writing byte contents into `dir` first (for remasterIso's `add`). */
+  async materialize(dir: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    let n = 0;
+    for (const { path, from } of this.entries.values()) {
+      if (typeof from === 'string') out[path] = from;
+      else {
+        const local = join(dir, `media-${++n}`);
+        await writeFile(local, from);
+        out[path] = local;
+      }
+    }
+    return out;
+  }
+}
+
+function sameSource(a: string | Uint8Array, b: string | Uint8Array): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return a.length === b.length && createHash('sha256').update(a).digest('hex') === createHash('sha256').update(b).digest('hex');
+}
+
+/** Contributions with repeats dropped (every edition runs the same steps and adds the same things). */
+export function dedupeContributions(c: UnattendContributions): UnattendContributions {
+  const unique = <T>(list: T[], key: (x: T) => string) => list.filter((x, i) => list.findIndex((y) => key(y) === key(x)) === i);
+  return {
+    specializeCommands: unique(c.specializeCommands, (x) => x.commandLine),
+    firstLogonCommands: unique(c.firstLogonCommands, (x) => x.commandLine),
+    driverPaths: { windowsPE: unique(c.driverPaths.windowsPE, (x) => x.toLowerCase()), offlineServicing: unique(c.driverPaths.offlineServicing, (x) => x.toLowerCase()) },
+    packages: unique(c.packages, (x) => x.toLowerCase()),
+    bypassRequirements: { ...c.bypassRequirements },
+  };
+}
+
+export interface BuildStepContextOptions {
+  /** Options for opening boot.wim (a deterministic build's clock). */
+  imageOptions?: OpenWindowsImageOptions;
+  /** Copies boot.wim out of the source into the workspace and returns its path; undefined when the source has none. */
+  extractBootWim?: () => Promise<string | undefined>;
+}
+
+/** The StepApplyContext of one build. */
+export class BuildStepContext implements StepApplyContext {
+  readonly media = new MediaOverlayCollector();
+  readonly unattend = emptyUnattendContributions();
+  private boot?: Promise<{ path: string; image: WindowsImage }>;
+
+  constructor(private readonly options: BuildStepContextOptions = {}) {}
+
+  bootImage(): Promise<WindowsImage> {
+    this.boot ??= (async () => {
+      const path = await this.options.extractBootWim?.();
+      if (!path) throw new InputError('DF_NO_BOOT_WIM', 'this step edits boot.wim, which only an ISO source has: give --source X.iso');
+      // Index 2 is Windows Setup; index 1 is plain WinPE (FORMATS.md §1, boot.wim).
+      return { path, image: await openWindowsImage(path, 2, this.options.imageOptions) };
+    })();
+    return this.boot.then((b) => b.image);
+  }
+
+  /** Commits boot.wim if a step opened it; returns its workspace path, or undefined. */
+  async finishBootImage(): Promise<string | undefined> {
+    if (!this.boot) return undefined;
+    const { path, image } = await this.boot;
+    this.boot = undefined;
+    try {
+      if (image.isDirty()) await image.commit();
+    } finally {
+      await image.close();
+    }
+    return path;
+  }
+
+  /** Closes boot.wim without committing (a failed build). */
+  async abandon(): Promise<void> {
+    if (!this.boot) return;
+    const boot = await this.boot.catch(() => undefined);
+    await boot?.image.close();
+  }
+}

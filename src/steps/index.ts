@@ -1,0 +1,22 @@
+// Every step kind the build knows: their recipe schemas are registered here (the built-in
+// registry/files/remove-files schemas live in recipe/schema.ts) and their definitions are
+// collected for the planner. Importing this module is what makes a step kind available.
+import { registerStepSchema, stepTypes } from '../recipe/schema.js';
+import type { StepDefinition } from './define-step.js';
+import { filesStep } from './files/step.js';
+import { registryStep } from './registry/step.js';
+import { removeFilesStep } from './remove-files/step.js';
+import { type UnattendStep, UnattendStepSchema, unattendStep } from './unattend/step.js';
+
+declare module '../recipe/schema.js' {
+  interface StepKinds {
+    unattend: UnattendStep;
+  }
+}
+
+const EXTRA_SCHEMAS: [string, Parameters<typeof registerStepSchema>[1]][] = [['unattend', UnattendStepSchema]];
+for (const [type, schema] of EXTRA_SCHEMAS) if (!stepTypes().includes(type)) registerStepSchema(type, schema);
+
+export const STEP_DEFINITIONS: Record<string, StepDefinition<unknown, unknown>> = Object.fromEntries(
+  [registryStep, filesStep, removeFilesStep, unattendStep].map((s) => [s.id, s as StepDefinition<unknown, unknown>]),
+);

@@ -5,10 +5,10 @@
 // the new install.wim and the media files. The source is never modified; outputs are written
 // to temporary names and renamed. Not yet: the folder output and the faster patch-only route.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { DeployForgeError, InputError, OperationError } from '../errors.js';
 import { openIso } from '../formats/iso/index.js';
 import { exportImages, openWim, setImageProperties, setWimGuid, splitWim } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
@@ -18,8 +18,9 @@ import type { LoadedRecipe } from '../recipe/index.js';
 import { composeAnswerFile, contributionsEmpty } from '../steps/unattend/compose.js';
 import { answerFileArchitecture } from '../steps/unattend/step.js';
 import { FileSource } from '../util/byte-source.js';
-import { withAtomicOutput } from '../util/fs.js';
+import { removeStalePartials, withAtomicOutput } from '../util/fs.js';
 import { VERSION } from '../version.js';
+import { BuildJournal, checkpointOf, type JournalEntry, outputStillThere } from './journal.js';
 import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Text, writeLockfile } from './lockfile.js';
 import { planBuild, STEP_DEFINITIONS } from './plan.js';
 import { BuildStepContext } from './step-context.js';
@@ -35,6 +36,10 @@ export interface BuildOptions {
   lockPath?: string;
   /** Same inputs → same bytes (overrides the recipe's options.deterministic). */
   deterministic?: boolean;
+  /** Continue an interrupted build of the same inputs from its last finished stage. */
+  resume?: boolean;
+  /** Stops the build at the next stage boundary (Ctrl-C); the workspace is rolled back. */
+  signal?: AbortSignal;
   progress?: ProgressSink;
 }
 
@@ -79,6 +84,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const swmOut = outputPath('swm', outputsSpec.swm?.path);
   if (!isoOut && !wimOut && !esdOut && !swmOut) throw new InputError('DF_NO_OUTPUT', 'the recipe writes nothing: give --out OUT.iso or set outputs.iso, wim, esd or swm');
   if (outputsSpec.folder) throw new InputError('DF_OUTPUT_NOT_SUPPORTED', 'outputs.folder is not supported yet: write an ISO and copy it with `deployforge iso extract`');
+  const aborted = () => options.signal?.throwIfAborted();
 
   // Plan first: every edition and step is checked before anything is written.
   const plan = await planBuild(loaded, options.source);
@@ -86,6 +92,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const clock = deterministic ? deterministicClock() : undefined;
   const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
   const sourceDigest = await sha256File(options.source, progress, 'hash source');
+  aborted();
   const stepDigests = loaded.steps.map((s) => ({
     index: s.index,
     type: s.step.type,
@@ -95,71 +102,104 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   }));
   const recipeDigest = sha256Text(canonicalJson(loaded.recipe));
   // What a deterministic build's IDs derive from: everything that decides the output's bytes.
-  const inputDigest = sha256Text(canonicalJson({ tool: VERSION, source: sourceDigest.sha256, recipe: recipeDigest, steps: stepDigests.map((d) => d.sha256) }));
-  const guidFor = (what: string) => createHash('sha256').update(`${inputDigest}:${what}`).digest().subarray(0, 16);
+  const contentDigest = sha256Text(canonicalJson({ tool: VERSION, source: sourceDigest.sha256, recipe: recipeDigest, steps: stepDigests.map((d) => d.sha256) }));
+  // The workspace also depends on where the outputs go (two builds to different places may run at once).
+  const inputDigest = sha256Text(canonicalJson({ contentDigest, outputs: [isoOut, wimOut, esdOut, swmOut] }));
+  const guidFor = (what: string) => createHash('sha256').update(`${contentDigest}:${what}`).digest().subarray(0, 16);
+
+  // The workspace is named after the inputs, so --resume finds the one an interrupted run left.
   const workRoot = options.workDir ?? tmpdir();
-  await mkdir(workRoot, { recursive: true });
-  const work = await mkdtemp(join(workRoot, 'deployforge-build-'));
-  let contextForCleanup: BuildStepContext | undefined;
+  const work = join(workRoot, `deployforge-build-${inputDigest.slice(0, 16)}`);
+  await mkdir(work, { recursive: true });
+  const releaseLock = await lockWorkspace(work);
+  const warnings: string[] = [];
+  let journal = options.resume ? await BuildJournal.open(work) : undefined;
+  if (journal && journal.inputDigest !== inputDigest) journal = undefined;
+  if (journal) {
+    await journal.rollbackTo();
+    progress.emit({ phase: `resume after stage ${journal.entries.length}`, done: journal.entries.length, unit: 'steps' });
+  } else {
+    if (options.resume) warnings.push(`nothing to resume in ${work}: building from the start`);
+    for (const name of await readdir(work)) if (name !== LOCK_FILE) await rm(join(work, name), { recursive: true, force: true });
+    journal = await BuildJournal.create(work, inputDigest);
+  }
+  const done = (stage: string) => journal.entries.some((e) => e.stage === stage);
+
   const total = plan.editions.length + 2;
-  const step = (done: number) => progress.emit({ phase: 'build', done, total, unit: 'steps' });
+  const step = (n: number) => progress.emit({ phase: 'build', done: n, total, unit: 'steps' });
+  let context: BuildStepContext | undefined;
+  const workspace = join(work, 'install.wim');
+  const bootWorkspace = join(work, 'boot.wim');
   try {
     step(0);
     // 1. The install image, out of the ISO (or the WIM given as the source).
-    const source = await FileSource.open(options.source);
-    let sourceWim = options.source;
-    let isIso = false;
-    try {
-      const head = Buffer.from(await source.read(0, Math.min(8, source.size))).toString('latin1');
-      if (!head.startsWith('MSWIM')) {
-        isIso = true;
-        const iso = await openIso(source);
-        const inner = plan.installImage.slice(plan.installImage.lastIndexOf(':') + 1);
-        sourceWim = join(work, `source-${basename(inner)}`);
-        await copyOut(await iso.openFile(inner), sourceWim);
-      }
-    } finally {
-      await source.close();
-    }
+    const inner = plan.installImage.slice(plan.installImage.lastIndexOf(':') + 1);
+    const head = await FileSource.open(options.source);
+    const isIso = !Buffer.from(await head.read(0, Math.min(8, head.size)).finally(() => head.close()))
+      .toString('latin1')
+      .startsWith('MSWIM');
     if (isoOut && !isIso) throw new InputError('DF_NEEDS_ISO_SOURCE', 'an ISO output needs an ISO source: give --source X.iso, or write outputs.wim only');
-    const context = new BuildStepContext({
+    const sourceWim = isIso ? join(work, `source-${basename(inner)}`) : options.source;
+    if (isIso && !done('extract')) {
+      const source = await FileSource.open(options.source);
+      try {
+        await copyOut(await (await openIso(source)).openFile(inner), sourceWim);
+      } finally {
+        await source.close();
+      }
+      await journal.append({ stage: 'extract' });
+    }
+    aborted();
+    context = new BuildStepContext({
       imageOptions,
       extractBootWim: async () => {
         if (!isIso) return undefined;
+        if (await exists(bootWorkspace)) return bootWorkspace;
         const iso = await FileSource.open(options.source);
         try {
-          const entry = await (await openIso(iso)).stat('sources/boot.wim');
+          const opened = await openIso(iso);
+          const entry = await opened.stat('sources/boot.wim');
           if (!entry || entry.isDirectory) return undefined;
-          const target = join(work, 'boot.wim');
-          await copyOut(await (await openIso(iso)).openFile('sources/boot.wim'), target);
-          return target;
+          await copyOut(await opened.openFile('sources/boot.wim'), bootWorkspace);
+          return bootWorkspace;
         } finally {
           await iso.close();
         }
       },
     });
-    contextForCleanup = context;
+    if (journal.checkpoints().boot) context.adoptBootWim(bootWorkspace);
 
     // 2. The kept editions, in order, into a workspace WIM (LZX, Microsoft's chunk size).
-    const workspace = join(work, 'install.wim');
-    await exportImages(
-      sourceWim,
-      plan.editions.map((e) => e.index),
-      workspace,
-      { compress: 'lzx', progress },
-    );
-    for (const [i, edition] of plan.editions.entries()) {
-      if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename });
+    if (!done('export')) {
+      await rm(workspace, { force: true });
+      await exportImages(
+        sourceWim,
+        plan.editions.map((e) => e.index),
+        workspace,
+        { compress: 'lzx', progress },
+      );
+      for (const [i, edition] of plan.editions.entries()) {
+        if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename });
+      }
+      // wimlib gives each export a random GUID, the only byte that differs between two exports.
+      if (deterministic) await setWimGuid(workspace, guidFor('install.wim'));
+      await journal.append({ stage: 'export', install: await checkpointOf(work, 'install.wim') });
     }
-    // wimlib gives each export a random GUID, the only byte that differs between two exports.
-    if (deterministic) await setWimGuid(workspace, guidFor('install.wim'));
     step(1);
 
-    // 3. Each edition: plan and apply every step through one WindowsImage, one commit.
+    // 3. Each edition: plan and apply every step through one WindowsImage, one commit, then a
+    // journal entry with the new checkpoints and what the steps contributed so far.
     const editions: BuildResult['editions'] = [];
-    const warnings: string[] = [];
     let architecture: Awaited<ReturnType<typeof answerFileArchitecture>> | undefined;
     for (const [i, edition] of plan.editions.entries()) {
+      aborted();
+      const finished = journal.entries.find((e): e is Extract<JournalEntry, { stage: 'edition' }> => e.stage === 'edition' && e.edition === i + 1);
+      if (finished) {
+        await context.restore(finished.context);
+        editions.push({ index: i + 1, name: edition.rename ?? edition.name, changes: finished.changes, hivesWritten: finished.hivesWritten });
+        step(2 + i);
+        continue;
+      }
       const image = await openWindowsImage(workspace, i + 1, imageOptions);
       try {
         let changes = 0;
@@ -171,7 +211,17 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
           changes += stepPlan.changes.length;
         }
         const result = await image.commit();
+        const bootTouched = await context.commitBootImage();
         editions.push({ index: i + 1, name: edition.rename ?? edition.name, changes, hivesWritten: result.hivesWritten });
+        await journal.append({
+          stage: 'edition',
+          edition: i + 1,
+          install: await checkpointOf(work, 'install.wim'),
+          boot: bootTouched ? await checkpointOf(work, 'boot.wim') : undefined,
+          context: await context.snapshot(work),
+          hivesWritten: result.hivesWritten,
+          changes,
+        });
       } finally {
         await image.close();
       }
@@ -181,19 +231,44 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     // 4. The answer file (the unattend step plus what other steps contributed), then boot.wim.
     let answerFile: BuildResult['answerFile'];
     if (!contributionsEmpty(context.unattend)) {
-      const composed = await composeAnswerFile(context.unattend, architecture ?? 'amd64');
+      if (!architecture) {
+        const image = await openWindowsImage(workspace, 1);
+        architecture = await answerFileArchitecture(image).finally(() => image.close());
+      }
+      const composed = await composeAnswerFile(context.unattend, architecture);
       warnings.push(...composed.warnings);
-      if (composed.target.where === 'boot-wim') (await context.bootImage()).writeFile(composed.target.path, composed.bytes);
-      else context.media.addFile(composed.target.path, composed.bytes);
       answerFile = { ...composed.target, bytes: composed.bytes.length };
+      if (!done('answer-file')) {
+        if (composed.target.where === 'boot-wim') (await context.bootImage()).writeFile(composed.target.path, composed.bytes);
+        else context.media.addFile(composed.target.path, composed.bytes);
+        const bootTouched = await context.commitBootImage();
+        await journal.append({ stage: 'answer-file', boot: bootTouched ? await checkpointOf(work, 'boot.wim') : undefined, context: await context.snapshot(work) });
+      } else await context.restore((journal.last('answer-file') as Extract<JournalEntry, { stage: 'answer-file' }>).context);
     }
     const bootWim = await context.finishBootImage();
+    aborted();
 
-    // 5. Outputs.
+    // 5. Outputs, each written under a temporary name and renamed; journaled so a resumed build
+    // does not write them again.
     const outputs: BuildResult['outputs'] = [];
-    if (isoOut) {
-      await mkdir(dirname(isoOut), { recursive: true });
-      const inner = plan.installImage.slice(plan.installImage.lastIndexOf(':') + 1);
+    const written = (kind: string, path: string) =>
+      journal.entries.find((e): e is Extract<JournalEntry, { stage: 'output' }> => e.stage === 'output' && e.kind === kind && e.path === path);
+    const record = async (kind: BuildResult['outputs'][number]['kind'], path: string) => {
+      const size = (await stat(path)).size;
+      outputs.push({ kind, path, size });
+      await journal.append({ stage: 'output', kind, path, size });
+    };
+    const reuse = async (kind: BuildResult['outputs'][number]['kind'], path: string) => {
+      const entry = written(kind, path);
+      if (entry && (await outputStillThere(entry))) {
+        outputs.push({ kind, path, size: entry.size });
+        return true;
+      }
+      await mkdir(dirname(path), { recursive: true });
+      await removeStalePartials(path);
+      return false;
+    };
+    if (isoOut && !(await reuse('iso', isoOut))) {
       const isEsd = inner.toLowerCase().endsWith('.esd');
       const add: Record<string, string> = isEsd ? { 'sources/install.wim': workspace } : {};
       Object.assign(add, await context.media.materialize(work));
@@ -202,7 +277,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         if (!(await stat(from)).isFile()) throw new InputError('DF_MEDIA_NOT_FILE', `media entry ${media.from}: only files can be added to the media so far`);
         add[media.to.endsWith('/') ? `${media.to}${basename(from)}` : media.to] = from;
       }
-      const result = await remasterIso(options.source, isoOut, {
+      await remasterIso(options.source, isoOut, {
         replace: { ...(isEsd ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) },
         remove: isEsd ? [inner] : [],
         add,
@@ -210,27 +285,33 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         timestamp: clock,
         progress,
       });
-      outputs.push({ kind: 'iso', path: isoOut, size: result.size });
+      await record('iso', isoOut);
     }
-    if (wimOut) {
-      await mkdir(dirname(wimOut), { recursive: true });
+    aborted();
+    if (wimOut && !(await reuse('wim', wimOut))) {
       await withAtomicOutput(wimOut, (partial) => copyFile(workspace, partial));
-      outputs.push({ kind: 'wim', path: wimOut, size: (await stat(wimOut)).size });
+      await record('wim', wimOut);
     }
-    if (esdOut) {
+    if (esdOut && !(await reuse('esd', esdOut))) {
       // Solid LZMS with Microsoft's 64 MiB solid chunks (the wimlib driver's default for .esd).
-      await mkdir(dirname(esdOut), { recursive: true });
       const partial = join(work, 'install.esd');
+      await rm(partial, { force: true });
       await exportImages(workspace, 'all', partial, { solid: true, compress: 'lzms', progress });
       if (deterministic) await setWimGuid(partial, guidFor('install.esd'));
       await withAtomicOutput(esdOut, (target) => copyFile(partial, target));
-      outputs.push({ kind: 'esd', path: esdOut, size: (await stat(esdOut)).size });
+      await record('esd', esdOut);
     }
     if (swmOut) {
-      // Parts of at most 4,000 MiB by default, so each fits a FAT32 stick.
-      await mkdir(dirname(swmOut), { recursive: true });
-      const { parts } = await splitWim(workspace, swmOut, { partSizeMiB: outputsSpec.swm?.partSizeMb ?? 4000, progress });
-      for (const part of parts) outputs.push({ kind: 'swm', path: part, size: (await stat(part)).size });
+      // Parts of at most 4,000 MiB by default, so each fits a FAT32 stick. splitWim writes every
+      // part atomically; the set is journaled as one output (its first part).
+      if (!(await reuse('swm', swmOut))) {
+        const { parts } = await splitWim(workspace, swmOut, { partSizeMiB: outputsSpec.swm?.partSizeMb ?? 4000, progress });
+        for (const part of parts.slice(1)) outputs.push({ kind: 'swm', path: part, size: (await stat(part)).size });
+        await record('swm', parts[0]);
+      } else {
+        const { parts } = await listSwmParts(swmOut);
+        for (const part of parts.slice(1)) outputs.push({ kind: 'swm', path: part, size: (await stat(part)).size });
+      }
     }
     if (!isoOut && (context.media.size > 0 || bootWim)) warnings.push('steps added files to the media or changed boot.wim, which only an ISO output carries');
 
@@ -251,11 +332,81 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       outputs: hashed,
     });
     step(total);
-    return { outputs, editions, answerFile, lockfile, warnings };
-  } finally {
-    await contextForCleanup?.abandon();
+    await context.abandon();
+    await releaseLock();
     await rm(work, { recursive: true, force: true });
+    return { outputs, editions, answerFile, lockfile, warnings };
+  } catch (error) {
+    // Back to the last finished stage, so the workspace is consistent for --resume.
+    await context?.abandon().catch(() => {});
+    await journal.rollbackTo().catch(() => {});
+    await releaseLock();
+    throw withResumeHint(error, work);
   }
+}
+
+const LOCK_FILE = 'lock';
+
+/** One build per workspace: a lock file holding the owner's pid; a dead owner's lock is taken over. */
+async function lockWorkspace(work: string): Promise<() => Promise<void>> {
+  const path = join(work, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(await readFile(path, 'utf8').catch(() => ''));
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new OperationError('DF_BUILD_BUSY', `another build (pid ${owner}) is using ${work}; wait for it or stop it`);
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new OperationError('DF_BUILD_BUSY', `cannot lock ${work}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/** The parts of a split WIM set that splitWim wrote: NAME.swm, NAME2.swm, … */
+async function listSwmParts(first: string): Promise<{ parts: string[] }> {
+  const stem = first.replace(/\.swm$/i, '');
+  const parts = [first];
+  for (let n = 2; await exists(`${stem}${n}.swm`); n++) parts.push(`${stem}${n}.swm`);
+  return { parts };
+}
+
+function withResumeHint(error: unknown, work: string): unknown {
+  if (error instanceof DeployForgeError && (error.kind === 'operation' || error.kind === 'environment' || error.code === 'ABORT_ERR')) {
+    return new DeployForgeError(
+      error.kind,
+      error.code,
+      `${error.message} (the workspace ${work} was rolled back to its last finished stage; rerun with --resume to continue)`,
+      error.details,
+    );
+  }
+  if ((error as Error)?.name === 'AbortError') {
+    return new OperationError(
+      'DF_BUILD_INTERRUPTED',
+      `the build was interrupted; the workspace ${work} was rolled back to its last finished stage: rerun with --resume to continue`,
+    );
+  }
+  return error;
 }
 
 /** The editions of a WIM file (for messages and tests). */

@@ -41,3 +41,13 @@ export async function withAtomicOutput<T>(target: string, produce: (partialPath:
     throw error;
   }
 }
+
+/** Removes partial files a killed writer left beside `target` (hidden `.NAME.XXXXXXXX.partial`). */
+export async function removeStalePartials(target: string): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  const prefix = `.${basename(target)}.`;
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  const stale = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]{8}\.partial$/.test(n.slice(prefix.length)));
+  for (const name of stale) await rm(join(dirname(target), name), { force: true });
+  return stale.length;
+}

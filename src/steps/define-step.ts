@@ -86,6 +86,14 @@ export interface StepDefinition<Options, Change> {
   plan(options: Options, image: WindowsImage, context: StepContext): Promise<StepPlan<Change>>;
   /** Carries out `changes` from plan() through `image` (and `context`); the caller commits. */
   apply(changes: Change[], image: WindowsImage, progress: ProgressSink, context: StepApplyContext): Promise<void>;
+  /** Lines `deployforge plan` prints for a change; without it a generic rendering is used. */
+  describe?(change: Change): string[];
+}
+
+/** When a change takes effect: its own `when` field, else offline (made by the build itself). */
+export function changeTime(change: unknown): ChangeTime {
+  const when = (change as { when?: unknown })?.when;
+  return when === 'windows-setup' || when === 'first-logon' ? when : 'offline';
 }
 
 const STEP_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;

@@ -2,13 +2,17 @@
 // step, before anything is written. The source is only read.
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { planBuild } from '../../build/plan.js';
+import { planBuild, STEP_DEFINITIONS } from '../../build/plan.js';
 import { UsageError } from '../../errors.js';
 import { loadRecipe } from '../../recipe/index.js';
+import { changeTime } from '../../steps/define-step.js';
 import type { CommandEnv } from '../main.js';
 import { collectPair } from '../options.js';
 
 type AnyChange = Record<string, unknown> & { kind?: string };
+
+/** How the plan names when a change happens. */
+const WHEN_LABEL = { offline: 'offline', 'windows-setup': 'setup', 'first-logon': 'first logon' } as const;
 
 /** One line per change, whatever the step kind (registry, files, remove-files…). */
 export function describeChange(change: AnyChange): string {
@@ -36,7 +40,7 @@ export function describeChange(change: AnyChange): string {
 export function registerPlanCommand(program: Command, env: CommandEnv): void {
   program
     .command('plan')
-    .description('show what building a recipe would change, per edition and step, without writing anything')
+    .description('show what building a recipe would change, per edition and step, and when (offline now, in Windows Setup, at first logon), without writing anything')
     .argument('<recipe>')
     .option('--source <iso-or-wim>', 'the stock media (default: the recipe’s source.path)')
     .option('--var <name=value>', 'set a recipe variable (repeatable)', collectPair, {})
@@ -54,7 +58,11 @@ export function registerPlanCommand(program: Command, env: CommandEnv): void {
             `edition ${e.index}: ${e.name}${e.rename ? ` → ${e.rename}` : ''} (${e.editionId})`,
             ...e.steps.flatMap((s) => [
               `  step ${s.index + 1} ${s.type} (${where(s.file, s.line)}): ${s.plan.changes.length} change${s.plan.changes.length === 1 ? '' : 's'}`,
-              ...s.plan.changes.map((c) => `    ${describeChange(c as AnyChange)}`),
+              ...s.plan.changes.flatMap((c) => {
+                const lines = STEP_DEFINITIONS[s.type]?.describe?.(c) ?? [describeChange(c as AnyChange)];
+                const tag = `[${WHEN_LABEL[changeTime(c)]}]`.padEnd(13);
+                return lines.map((line, i) => `    ${i === 0 ? tag : ' '.repeat(13)} ${line}`);
+              }),
               ...s.plan.warnings.map((w) => `    warning: ${w}`),
               ...(s.plan.setupTimeNotes ?? []).map((n) => `    at setup: ${n}`),
             ]),

@@ -88,4 +88,8 @@ export const unattendStep = defineStep<UnattendStep, AnswerFileChange>({
   async apply(changes, _image, _progress, context) {
     for (const change of changes) context.unattend.answerFile = change.request;
   },
+  describe(change) {
+    const where = change.target.where === 'media' ? `/${change.target.path} on the media` : `${change.target.path} in boot.wim index 2`;
+    return [`answer file → ${where}${change.request.baseFile ? ` (merged into ${change.request.baseFile})` : ''}`, ...change.settings.map((s) => `  ${s}`)];
+  },
 });

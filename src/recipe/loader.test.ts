@@ -296,7 +296,7 @@ describe('errors', () => {
     expect('colour', 3, /unknown key: expected one of version, name, description, source/);
     expect('steps[0].mode', 8, /unknown key: expected one of type, description, from, to/);
     expect('steps[1].paths', 10, /expected a list, got the string "\/not-a-list"/);
-    expect('steps[2].type', 11, /expected one of registry, files, remove-files, got the string "regsitry"/);
+    expect('steps[2].type', 11, /expected one of registry, files, remove-files(, [a-z-]+)*, got the string "regsitry"/);
     expect('outputs.swm.partSizeMb', 14, /expected at most 4000/);
     expect('options.compression', 16, /expected one of none, xpress, lzx, lzms/);
     expect('options.deterministic', 17, /expected true or false, got the string "yes"/);

@@ -9,6 +9,8 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument 
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue, toDeployForgeError } from '../errors.js';
 import { type Recipe, recipeSchema, type Step, stepTypes } from './schema.js';
+// Registers every step kind DeployForge ships, so any recipe that uses one loads.
+import '../steps/index.js';
 
 export interface SourceLocation {
   file: string;

@@ -23,6 +23,7 @@ import { VERSION } from '../version.js';
 import { BuildJournal, checkpointOf, type JournalEntry, outputStillThere } from './journal.js';
 import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Text, writeLockfile } from './lockfile.js';
 import { planBuild, STEP_DEFINITIONS } from './plan.js';
+import { checkFreeSpace, checkTools, type SpaceNeed } from './preflight.js';
 import { BuildStepContext } from './step-context.js';
 
 export interface BuildOptions {
@@ -91,6 +92,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const deterministic = options.deterministic ?? loaded.recipe.options?.deterministic ?? false;
   const clock = deterministic ? deterministicClock() : undefined;
   const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
+  await preflight(options, plan.installImage, { isoOut, wimOut, esdOut, swmOut });
   const sourceDigest = await sha256File(options.source, progress, 'hash source');
   aborted();
   const stepDigests = loaded.steps.map((s) => ({
@@ -343,6 +345,31 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     await releaseLock();
     throw withResumeHint(error, work);
   }
+}
+
+/** Tools and free space, checked before anything is written. */
+async function preflight(options: BuildOptions, installImage: string, outs: Record<'isoOut' | 'wimOut' | 'esdOut' | 'swmOut', string | undefined>): Promise<void> {
+  await checkTools(['wimlib-imagex']);
+  const sourceSize = (await stat(options.source)).size;
+  let installSize = sourceSize;
+  const inner = installImage.slice(installImage.lastIndexOf(':') + 1);
+  if (inner !== installImage) {
+    const source = await FileSource.open(options.source);
+    try {
+      installSize = (await (await openIso(source)).stat(inner))?.size ?? sourceSize;
+    } finally {
+      await source.close();
+    }
+  }
+  const work = options.workDir ?? tmpdir();
+  // The workspace holds a copy of the install image and the export of the kept editions (at most
+  // as big); each output is at most as big as what it is made from.
+  const needs: SpaceNeed[] = [{ folder: work, bytes: (inner !== installImage ? installSize : 0) + installSize, what: 'workspace' }];
+  if (outs.isoOut) needs.push({ folder: dirname(outs.isoOut), bytes: sourceSize, what: 'output ISO' });
+  if (outs.wimOut) needs.push({ folder: dirname(outs.wimOut), bytes: installSize, what: 'output WIM' });
+  if (outs.esdOut) needs.push({ folder: dirname(outs.esdOut), bytes: installSize, what: 'output ESD' }, { folder: work, bytes: installSize, what: 'ESD export' });
+  if (outs.swmOut) needs.push({ folder: dirname(outs.swmOut), bytes: installSize, what: 'output SWM parts' });
+  await checkFreeSpace(needs);
 }
 
 const LOCK_FILE = 'lock';

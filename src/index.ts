@@ -5,6 +5,7 @@ export * from './errors.js';
 export * as cab from './formats/cab/index.js';
 export { type DetectedFormat, type Detection, detectFormat } from './formats/detect.js';
 export * as disk from './formats/disk/index.js';
+export * as inf from './formats/inf/index.js';
 export * as iso from './formats/iso/index.js';
 export * as ppkg from './formats/ppkg/index.js';
 export * as unattend from './formats/unattend/index.js';

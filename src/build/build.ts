@@ -12,6 +12,7 @@ import { DeployForgeError, InputError, OperationError } from '../errors.js';
 import { openIso } from '../formats/iso/index.js';
 import { exportImages, openWim, setImageProperties, setWimGuid, splitWim } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
+import { writeMediaFolder } from '../media/folder.js';
 import { remasterIso } from '../media/remaster.js';
 import { type ProgressSink, silentProgress } from '../progress.js';
 import type { LoadedRecipe } from '../recipe/index.js';
@@ -21,7 +22,7 @@ import { FileSource } from '../util/byte-source.js';
 import { removeStalePartials, withAtomicOutput } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { BuildJournal, checkpointOf, type JournalEntry, outputStillThere } from './journal.js';
-import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Text, writeLockfile } from './lockfile.js';
+import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Folder, sha256Text, writeLockfile } from './lockfile.js';
 import { planBuild, STEP_DEFINITIONS } from './plan.js';
 import { checkFreeSpace, checkTools, type SpaceNeed } from './preflight.js';
 import { BuildStepContext } from './step-context.js';
@@ -45,7 +46,7 @@ export interface BuildOptions {
 }
 
 export interface BuildResult {
-  outputs: { kind: 'iso' | 'wim' | 'esd' | 'swm'; path: string; size: number }[];
+  outputs: { kind: 'iso' | 'wim' | 'esd' | 'swm' | 'folder'; path: string; size: number }[];
   editions: { index: number; name: string | null; changes: number; hivesWritten: string[] }[];
   /** Where the answer file went, when the build wrote one. */
   answerFile?: { where: 'media' | 'boot-wim'; path: string; reason: string; bytes: number };
@@ -77,14 +78,15 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const outputsSpec = loaded.recipe.outputs ?? {};
   // A relative output path is relative to the recipe file that names it (an extended base's
   // outputs land beside the base), unless the caller gives an output folder.
-  const outputPath = (kind: 'iso' | 'wim' | 'esd' | 'swm', path: string | undefined) =>
+  const outputPath = (kind: 'iso' | 'wim' | 'esd' | 'swm' | 'folder', path: string | undefined) =>
     path === undefined ? undefined : resolve(options.outDir ?? dirname(loaded.sourceOf(`outputs.${kind}.path`)?.file ?? loaded.file), path);
   const isoOut = options.out ?? outputPath('iso', outputsSpec.iso?.path);
   const wimOut = outputPath('wim', outputsSpec.wim?.path);
   const esdOut = outputPath('esd', outputsSpec.esd?.path);
   const swmOut = outputPath('swm', outputsSpec.swm?.path);
-  if (!isoOut && !wimOut && !esdOut && !swmOut) throw new InputError('DF_NO_OUTPUT', 'the recipe writes nothing: give --out OUT.iso or set outputs.iso, wim, esd or swm');
-  if (outputsSpec.folder) throw new InputError('DF_OUTPUT_NOT_SUPPORTED', 'outputs.folder is not supported yet: write an ISO and copy it with `deployforge iso extract`');
+  const folderOut = outputPath('folder', outputsSpec.folder?.path);
+  if (!isoOut && !wimOut && !esdOut && !swmOut && !folderOut)
+    throw new InputError('DF_NO_OUTPUT', 'the recipe writes nothing: give --out OUT.iso or set outputs.iso, wim, esd, swm or folder');
   const aborted = () => options.signal?.throwIfAborted();
 
   // Plan first: every edition and step is checked before anything is written.
@@ -92,7 +94,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const deterministic = options.deterministic ?? loaded.recipe.options?.deterministic ?? false;
   const clock = deterministic ? deterministicClock() : undefined;
   const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
-  await preflight(options, plan.installImage, { isoOut, wimOut, esdOut, swmOut });
+  await preflight(options, plan.installImage, { isoOut, wimOut, esdOut, swmOut, folderOut });
   const sourceDigest = await sha256File(options.source, progress, 'hash source');
   aborted();
   const stepDigests = loaded.steps.map((s) => ({
@@ -106,7 +108,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   // What a deterministic build's IDs derive from: everything that decides the output's bytes.
   const contentDigest = sha256Text(canonicalJson({ tool: VERSION, source: sourceDigest.sha256, recipe: recipeDigest, steps: stepDigests.map((d) => d.sha256) }));
   // The workspace also depends on where the outputs go (two builds to different places may run at once).
-  const inputDigest = sha256Text(canonicalJson({ contentDigest, outputs: [isoOut, wimOut, esdOut, swmOut] }));
+  const inputDigest = sha256Text(canonicalJson({ contentDigest, outputs: [isoOut, wimOut, esdOut, swmOut, folderOut] }));
   const guidFor = (what: string) => createHash('sha256').update(`${contentDigest}:${what}`).digest().subarray(0, 16);
 
   // The workspace is named after the inputs, so --resume finds the one an interrupted run left.
@@ -140,7 +142,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     const isIso = !Buffer.from(await head.read(0, Math.min(8, head.size)).finally(() => head.close()))
       .toString('latin1')
       .startsWith('MSWIM');
-    if (isoOut && !isIso) throw new InputError('DF_NEEDS_ISO_SOURCE', 'an ISO output needs an ISO source: give --source X.iso, or write outputs.wim only');
+    if ((isoOut || folderOut) && !isIso) throw new InputError('DF_NEEDS_ISO_SOURCE', 'ISO and folder outputs need an ISO source: give --source X.iso, or write outputs.wim only');
     const sourceWim = isIso ? join(work, `source-${basename(inner)}`) : options.source;
     if (isIso && !done('extract')) {
       const source = await FileSource.open(options.source);
@@ -270,24 +272,35 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       await removeStalePartials(path);
       return false;
     };
-    if (isoOut && !(await reuse('iso', isoOut))) {
+    // The media changes: the new install image (an ESD source gets an install.wim), boot.wim,
+    // files steps added and the recipe's media entries.
+    const mediaChanges = async () => {
       const isEsd = inner.toLowerCase().endsWith('.esd');
       const add: Record<string, string> = isEsd ? { 'sources/install.wim': workspace } : {};
-      Object.assign(add, await context.media.materialize(work));
+      Object.assign(add, await context?.media.materialize(work));
       for (const media of loaded.recipe.media ?? []) {
         const from = resolve(recipeDir, media.from);
         if (!(await stat(from)).isFile()) throw new InputError('DF_MEDIA_NOT_FILE', `media entry ${media.from}: only files can be added to the media so far`);
         add[media.to.endsWith('/') ? `${media.to}${basename(from)}` : media.to] = from;
       }
+      return { replace: { ...(isEsd ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) }, remove: isEsd ? [inner] : [], add };
+    };
+    if (isoOut && !(await reuse('iso', isoOut))) {
+      const uefiOnly = outputsSpec.iso?.mode === 'uefi';
       await remasterIso(options.source, isoOut, {
-        replace: { ...(isEsd ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) },
-        remove: isEsd ? [inner] : [],
-        add,
+        ...(await mediaChanges()),
         label: loaded.recipe.outputs?.iso?.label ?? loaded.recipe.options?.label,
         timestamp: clock,
+        // El Torito platform 0xEF is UEFI (El Torito 1.0 as extended by the UEFI spec, 12.3.2.1).
+        bootPlatforms: uefiOnly ? [0xef] : undefined,
         progress,
       });
       await record('iso', isoOut);
+    }
+    if (folderOut && !(await reuse('folder', folderOut))) {
+      const { bytes } = await writeMediaFolder(options.source, folderOut, { ...(await mediaChanges()), fat32: outputsSpec.folder?.fat32, progress });
+      outputs.push({ kind: 'folder', path: folderOut, size: bytes });
+      await journal.append({ stage: 'output', kind: 'folder', path: folderOut, size: bytes });
     }
     aborted();
     if (wimOut && !(await reuse('wim', wimOut))) {
@@ -315,12 +328,16 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         for (const part of parts.slice(1)) outputs.push({ kind: 'swm', path: part, size: (await stat(part)).size });
       }
     }
-    if (!isoOut && (context.media.size > 0 || bootWim)) warnings.push('steps added files to the media or changed boot.wim, which only an ISO output carries');
+    if (!isoOut && !folderOut && (context.media.size > 0 || bootWim)) warnings.push('steps added files to the media or changed boot.wim, which only an ISO output carries');
 
     // 6. The lockfile: inputs, per-step digests, and each output's digest.
     const lockfile = options.lockPath ?? defaultLockPath(loaded.file, options.outDir);
     const hashed = [];
-    for (const output of outputs) hashed.push({ kind: output.kind, path: output.path, size: output.size, sha256: (await sha256File(output.path, progress, 'hash output')).sha256 });
+    for (const output of outputs) {
+      // A folder is recorded by a digest of its files' paths and digests.
+      const sha256 = output.kind === 'folder' ? await sha256Folder(output.path) : (await sha256File(output.path, progress, 'hash output')).sha256;
+      hashed.push({ kind: output.kind, path: output.path, size: output.size, sha256 });
+    }
     await mkdir(dirname(lockfile), { recursive: true });
     await writeLockfile(lockfile, {
       lockfileVersion: LOCKFILE_VERSION,
@@ -348,7 +365,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
 }
 
 /** Tools and free space, checked before anything is written. */
-async function preflight(options: BuildOptions, installImage: string, outs: Record<'isoOut' | 'wimOut' | 'esdOut' | 'swmOut', string | undefined>): Promise<void> {
+async function preflight(options: BuildOptions, installImage: string, outs: Record<'isoOut' | 'wimOut' | 'esdOut' | 'swmOut' | 'folderOut', string | undefined>): Promise<void> {
   await checkTools(['wimlib-imagex']);
   const sourceSize = (await stat(options.source)).size;
   let installSize = sourceSize;
@@ -368,6 +385,7 @@ async function preflight(options: BuildOptions, installImage: string, outs: Reco
   if (outs.isoOut) needs.push({ folder: dirname(outs.isoOut), bytes: sourceSize, what: 'output ISO' });
   if (outs.wimOut) needs.push({ folder: dirname(outs.wimOut), bytes: installSize, what: 'output WIM' });
   if (outs.esdOut) needs.push({ folder: dirname(outs.esdOut), bytes: installSize, what: 'output ESD' }, { folder: work, bytes: installSize, what: 'ESD export' });
+  if (outs.folderOut) needs.push({ folder: dirname(outs.folderOut), bytes: sourceSize, what: 'output folder' });
   if (outs.swmOut) needs.push({ folder: dirname(outs.swmOut), bytes: installSize, what: 'output SWM parts' });
   await checkFreeSpace(needs);
 }

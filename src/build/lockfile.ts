@@ -5,7 +5,7 @@
 // same bytes.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -97,7 +97,8 @@ export interface VerifyResult {
 /** Compares a file with the lockfile's outputs: the entry with the same path, else the same name. */
 export async function verifyAgainstLock(file: string, lockPath: string, progress?: ProgressSink): Promise<VerifyResult> {
   const lock = await readLockfile(lockPath);
-  const actual = await sha256File(file, progress, 'verify');
+  const info = await stat(file);
+  const actual = info.isDirectory() ? { sha256: await sha256Folder(file), size: -1 } : await sha256File(file, progress, 'verify');
   const full = resolve(file);
   const entries = lock.outputs.map((o) => ({ entry: o, path: resolve(dirname(lockPath), o.path) }));
   const expected =
@@ -105,6 +106,8 @@ export async function verifyAgainstLock(file: string, lockPath: string, progress
     entries.find((e) => basename(e.path) === basename(full))?.entry ??
     entries.find((e) => e.entry.sha256 === actual.sha256)?.entry ??
     null;
+  // A folder's size is the sum of its files' sizes, which the digest already covers.
+  if (actual.size === -1 && expected) actual.size = expected.size;
   return { file, matches: expected !== null && expected.sha256 === actual.sha256 && expected.size === actual.size, expected, actual };
 }
 
@@ -120,4 +123,13 @@ export async function catalogDigests(root: string = fileURLToPath(new URL('../..
     out[kind.name] = hash.digest('hex');
   }
   return out;
+}
+
+/** SHA-256 over a folder tree: each file's '/'-path and SHA-256, in path order. */
+export async function sha256Folder(root: string): Promise<string> {
+  const entries = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+  const paths = entries.map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join('/')).sort();
+  const hash = createHash('sha256');
+  for (const path of paths) hash.update(`${path}\0${(await sha256File(join(root, path))).sha256}\n`);
+  return hash.digest('hex');
 }

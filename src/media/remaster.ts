@@ -19,6 +19,8 @@ export interface RemasterOptions {
   mode?: IsoWriteMode;
   /** Boot entries to write instead of the source's. */
   boot?: IsoBootEntry[];
+  /** Keep only the source's boot entries for these El Torito platforms (0 BIOS, 0xEF UEFI). */
+  bootPlatforms?: number[];
   /** Fixed time stamps (and serials) so the same inputs give the same bytes. */
   timestamp?: Date;
   progress?: ProgressSink;
@@ -87,18 +89,20 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
 
     const boot =
       options.boot ??
-      iso.bootCatalog.map((entry) => {
-        if (!entry.bootImagePath) {
-          throw new InputError(
-            'DF_REMASTER_BOOT_IMAGE',
-            `the source's ${entry.platformName} boot entry loads LBA ${entry.loadRba}, which is no file of the image; give the boot images explicitly`,
-          );
-        }
-        if (removedSeen.size > 0 && remove.some((r) => entry.bootImagePath?.toLowerCase().startsWith(r))) {
-          throw new InputError('DF_REMASTER_BOOT_IMAGE', `--remove would drop the boot image ${entry.bootImagePath}`);
-        }
-        return { platform: entry.platform, imagePath: entry.bootImagePath, loadSegment: entry.loadSegment || undefined, sectorCount: entry.sectorCount };
-      });
+      iso.bootCatalog
+        .filter((entry) => !options.bootPlatforms || options.bootPlatforms.includes(entry.platform))
+        .map((entry) => {
+          if (!entry.bootImagePath) {
+            throw new InputError(
+              'DF_REMASTER_BOOT_IMAGE',
+              `the source's ${entry.platformName} boot entry loads LBA ${entry.loadRba}, which is no file of the image; give the boot images explicitly`,
+            );
+          }
+          if (removedSeen.size > 0 && remove.some((r) => entry.bootImagePath?.toLowerCase().startsWith(r))) {
+            throw new InputError('DF_REMASTER_BOOT_IMAGE', `--remove would drop the boot image ${entry.bootImagePath}`);
+          }
+          return { platform: entry.platform, imagePath: entry.bootImagePath, loadSegment: entry.loadSegment || undefined, sectorCount: entry.sectorCount };
+        });
 
     const { size } = await writeIsoFile(
       files,

@@ -258,7 +258,14 @@ export const OutputsSchema = z
       .strict()
       .optional()
       .describe('split WIM for FAT32 USB sticks'),
-    folder: z.object({ path: OutputPath }).strict().optional().describe('the media as a folder tree, for copying to a USB stick'),
+    folder: z
+      .object({
+        path: OutputPath,
+        fat32: z.boolean().optional().describe('split install.wim into install.swm parts (≤ 4000 MiB) when it is over 4 GiB, so the folder fits a FAT32 stick'),
+      })
+      .strict()
+      .optional()
+      .describe('the media as a folder tree, for copying to a USB stick'),
   })
   .strict()
   .describe('what to write; --out on the command line adds or replaces the ISO output');

@@ -179,3 +179,50 @@ describe('deterministic builds, the lockfile and verify', () => {
     }
   });
 });
+
+describe('deployforge build to a USB folder and a UEFI-only ISO', () => {
+  test('the folder holds the media with the new install.wim; the ISO keeps only the UEFI boot entry; verify checks both', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const { writeFile, readdir } = await import('node:fs/promises');
+      const source = join(tmp.path, 'sample.iso');
+      await makeSampleMedia(source, { sizeMb: 10, editions: 2, seed: 12 });
+      const recipe = join(tmp.path, 'usb.yaml');
+      await writeFile(
+        recipe,
+        [
+          'version: 1',
+          'name: usb',
+          'editions: { keep: [ { index: 1 } ] }',
+          'steps:',
+          '  - type: registry',
+          '    hive: SYSTEM',
+          '    set: [ { key: CurrentControlSet\\Control\\Contoso, name: Usb, type: REG_DWORD, data: 1 } ]',
+          'outputs:',
+          '  folder: { path: usb, fat32: true }',
+          '  iso: { path: uefi.iso, mode: uefi }',
+          '',
+        ].join('\n'),
+      );
+      const run = await runCliCaptured(['build', '--json', recipe, '--source', source, '--out-dir', tmp.path], { DEPLOYFORGE_WORK_DIR: join(tmp.path, 'work') });
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as { outputs: { kind: string; path: string }[]; lockfile: string };
+      const folder = join(tmp.path, 'usb');
+      assert.ok((await readdir(join(folder, 'sources'))).includes('install.wim'), 'a small install.wim is not split');
+      assert.match((await runTool('wimlib-imagex', ['info', join(folder, 'sources', 'install.wim')])).stdout, /Image Count:\s+1/);
+      const hive = join(tmp.path, 'SYSTEM');
+      await runTool('wimlib-imagex', ['extract', join(folder, 'sources', 'install.wim'), '1', '/Windows/System32/config/SYSTEM', `--dest-dir=${tmp.path}`, '--no-acls']);
+      assert.equal((await runTool('hivexget', [hive, 'ControlSet001\\Control\\Contoso', 'Usb'])).stdout.trim(), '1');
+      const info = JSON.parse((await runCliCaptured(['iso', 'info', '--json', join(tmp.path, 'uefi.iso')])).stdout) as { bootEntries: { platform: number }[] };
+      assert.deepEqual(
+        info.bootEntries.map((e) => e.platform),
+        [0xef],
+      );
+      for (const output of result.outputs) assert.equal((await runCliCaptured(['verify', output.path, '--lock', result.lockfile])).code, 0, output.path);
+      await writeFile(join(folder, 'setup.exe'), 'tampered');
+      assert.equal((await runCliCaptured(['verify', folder, '--lock', result.lockfile])).code, 3, 'a changed file in the folder is drift');
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

@@ -52,7 +52,7 @@ export interface UnattendContributions {
   firstLogonCommands: SetupCommand[];
   /** Driver folders for PnpCustomizationsWinPE (windowsPE) and PnpCustomizationsNonWinPE (offlineServicing). */
   driverPaths: { windowsPE: string[]; offlineServicing: string[] };
-  /** .cab/.msu packages for the offlineServicing pass, in install order. */
+  /** .cab/.msu packages in install order; the generator installs bare paths with DISM in specialize (offline `<servicing>` needs each package's identity). */
   packages: string[];
   /** LabConfig keys set from windowsPE RunSynchronous as a fallback to the offline boot.wim edit. */
   bypassRequirements: Partial<Record<'tpm' | 'secureBoot' | 'ram' | 'cpu' | 'storage', boolean>>;

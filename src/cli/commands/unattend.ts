@@ -1,19 +1,23 @@
-// `deployforge unattend generate|check`: write an answer file from options (YAML or JSON), and
-// check an existing one (well-formed, passes and components, a UTF-8 BOM Windows 11 24H2 rejects).
+// `deployforge unattend generate|check|validate`: write an answer file from options (YAML or
+// JSON), take a first look at an existing one (check: passes, components, a UTF-8 BOM Windows 11
+// 24H2 rejects), and validate one against Microsoft's unattend reference (validate: every finding
+// with severity and XPath; exit 3 when any is an error).
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
-import { ConfigError, FormatError } from '../../errors.js';
+import { ConfigError, FormatError, UsageError } from '../../errors.js';
+import { WINDOWS_VERSIONS, type WindowsVersion } from '../../formats/unattend/components.js';
 import { generateUnattend } from '../../formats/unattend/generate.js';
 import { UnattendOptionsSchema } from '../../formats/unattend/options-schema.js';
 import { summarizeUnattend } from '../../formats/unattend/summary.js';
+import { validateUnattend } from '../../formats/unattend/validate.js';
 import { writeUnattend } from '../../formats/unattend/write.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { CommandEnv } from '../main.js';
 
 export function registerUnattendCommand(program: Command, env: CommandEnv): void {
-  const unattend = program.command('unattend').description('answer files: generate, check');
+  const unattend = program.command('unattend').description('answer files: generate, check, validate');
 
   unattend
     .command('generate')
@@ -56,4 +60,33 @@ export function registerUnattendCommand(program: Command, env: CommandEnv): void
       if (summary.byteOrderMark && summary.encoding === 'utf-8')
         throw new FormatError('DF_UNATTEND_BOM', `${file} starts with a UTF-8 byte-order mark, which Windows 11 24H2 Setup rejects: save it without one`);
     });
+
+  unattend
+    .command('validate')
+    .description("validate an answer file against Microsoft's unattend reference; prints 'severity xpath: message' per finding, exit 3 on any error")
+    .argument('<file>')
+    .option('--target <release>', `warn about components and settings this release lacks (${WINDOWS_VERSIONS.join(', ')})`)
+    .action(async (file: string, opts: { target?: string }) => {
+      const ctx = env.ctx();
+      if (opts.target !== undefined && !(WINDOWS_VERSIONS as readonly string[]).includes(opts.target))
+        throw new UsageError('DF_USAGE', `--target must be one of ${WINDOWS_VERSIONS.join(', ')}, not '${opts.target}'`);
+      const bytes = new Uint8Array(await readFile(resolve(ctx.io.cwd, file)));
+      const findings = validateUnattend(bytes, { file, target: opts.target as WindowsVersion | undefined });
+      const counts = { error: 0, warning: 0, info: 0 };
+      for (const f of findings) counts[f.severity]++;
+      ctx.result({ file, valid: counts.error === 0, counts, findings }, () =>
+        [
+          ...findings.map((f) => `${f.severity} ${f.xpath}${f.line !== undefined ? ` (line ${f.line})` : ''}: ${f.message} [${f.code}]`),
+          `${file}: ${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}, ${plural(counts.info, 'note')}`,
+        ].join('\n'),
+      );
+      if (counts.error > 0)
+        throw new FormatError('DF_UNATTEND_INVALID', `${file} has ${plural(counts.error, 'error finding')}: fix ${counts.error === 1 ? 'it' : 'them'} before using the file`, {
+          counts,
+        });
+    });
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

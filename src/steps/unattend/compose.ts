@@ -26,12 +26,7 @@ export interface ComposedAnswerFile {
   warnings: string[];
 }
 
-/** The generator options contributions map to (the generator's own names). */
-type ContributedOptions = GenerateUnattendOptions & {
-  specializeCommands?: { commandLine: string; description?: string }[];
-  driverPaths?: { windowsPE?: string[]; offlineServicing?: string[] };
-  packages?: string[];
-};
+type ContributedOptions = GenerateUnattendOptions;
 
 const unique = <T>(list: T[], key: (x: T) => string) => list.filter((x, i) => list.findIndex((y) => key(y) === key(x)) === i);
 

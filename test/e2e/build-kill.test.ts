@@ -1,4 +1,4 @@
-// Killing a build with SIGKILL at many moments (fixed seed) never leaves a corrupt output or
+// Killing a build with SIGKILL at many moments never leaves a corrupt output or
 // workspace: whatever is at the output path is the whole, correct ISO (builds are deterministic,
 // so it must equal a clean build's bytes), the workspace journal still parses, and both a rerun
 // with --resume and a clean rerun finish with the same bytes.
@@ -34,10 +34,10 @@ describe('a build killed with SIGKILL', () => {
   let source: string;
   let recipe: string;
   let reference: string;
-  let cleanMs: number;
+  let progressLines: number;
   const work = () => join(tmp.path, 'work');
 
-  const args = (out: string, ...extra: string[]) => ['build', recipe, '--source', source, '--out', out, '--out-dir', join(tmp.path, 'locks'), ...extra];
+  const args = (out: string, ...extra: string[]) => ['build', '--json', recipe, '--source', source, '--out', out, '--out-dir', join(tmp.path, 'locks'), ...extra];
   const child = (argv: string[]): ChildProcess =>
     spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'helpers', 'run-cli-src.ts'), ...argv], {
       cwd: repoRoot,
@@ -76,10 +76,10 @@ describe('a build killed with SIGKILL', () => {
         '',
       ].join('\n'),
     );
-    const started = performance.now();
     const run = await finish(child(args(join(tmp.path, 'reference.iso'))));
-    cleanMs = performance.now() - started;
     assert.equal(run.code, 0, run.stderr);
+    progressLines = run.stderr.split('\n').filter((l) => l.startsWith('{')).length;
+    assert.ok(progressLines >= 6, `the build reports its stages as JSON lines (${progressLines})`);
     reference = await sha(join(tmp.path, 'reference.iso'));
   });
   after(async () => {
@@ -88,16 +88,28 @@ describe('a build killed with SIGKILL', () => {
 
   test('never leaves a corrupt output or workspace; --resume and a clean rerun both finish with the same bytes', async () => {
     const random = seeded(0x5eed);
-    const kills = 10;
+    const kills = 12;
     let interrupted = 0;
     let deepest = 0;
     for (let i = 0; i < kills; i++) {
       const out = join(tmp.path, `out-${i}.iso`);
       const proc = child(args(out));
       const result = finish(proc);
-      // Mostly after start-up (which takes a good part of a clean run), up to just past its end.
-      const delay = Math.round(cleanMs * (i === 0 ? 0.1 : 0.45 + 0.65 * random()));
-      const timer = setTimeout(() => proc.kill('SIGKILL'), delay);
+      // The moments come from the build's own progress (JSON lines on stderr), not from a clock,
+      // so they spread over every stage however fast the machine is: after the k-th event and a
+      // short seeded pause.
+      const afterEvent = 1 + Math.floor(random() * progressLines);
+      const pauseMs = Math.floor(random() * 120);
+      const delay = `event ${afterEvent} + ${pauseMs} ms`;
+      let seen = 0;
+      let timer: NodeJS.Timeout | undefined;
+      proc.stderr?.on('data', (d: Buffer) => {
+        seen += d
+          .toString()
+          .split('\n')
+          .filter((l) => l.startsWith('{')).length;
+        if (seen >= afterEvent && !timer) timer = setTimeout(() => proc.kill('SIGKILL'), pauseMs);
+      });
       const { code, signal } = await result;
       clearTimeout(timer);
       if (signal === 'SIGKILL') interrupted++;
@@ -108,7 +120,7 @@ describe('a build killed with SIGKILL', () => {
         () => true,
         () => false,
       );
-      if (present) assert.equal(await sha(out), reference, `kill ${i} at ${delay} ms left a different file at the output path`);
+      if (present) assert.equal(await sha(out), reference, `kill ${i} at ${delay} left a different file at the output path`);
       // The workspace's journal (if the build got that far) still reads.
       for (const name of await readdir(work()).catch(() => [] as string[])) {
         const listed = await runCliCaptured(['rollback', '--list', '--json', join(work(), name)]);
@@ -118,7 +130,7 @@ describe('a build killed with SIGKILL', () => {
       // Half the reruns resume, half start clean.
       const rerun = await finish(child(args(out, ...(i % 2 === 0 ? ['--resume'] : []))));
       assert.equal(rerun.code, 0, rerun.stderr);
-      assert.equal(await sha(out), reference, `the rerun after kill ${i} at ${delay} ms gives the reference bytes`);
+      assert.equal(await sha(out), reference, `the rerun after kill ${i} at ${delay} gives the reference bytes`);
     }
     assert.ok(deepest >= 3, `some kills came after an edition was journaled, so --resume skipped finished work (deepest journal: ${deepest})`);
     assert.ok(interrupted >= kills / 2, `most runs were really killed mid-build (${interrupted} of ${kills})`);

@@ -7,21 +7,24 @@ import { filesStep } from './files/step.js';
 import { registryStep } from './registry/step.js';
 import { type RemoveAppsStep, RemoveAppsStepSchema, removeAppsStep } from './remove-apps/step.js';
 import { removeFilesStep } from './remove-files/step.js';
+import { type TweaksStep, TweaksStepSchema, tweaksStep } from './tweaks/step.js';
 import { type UnattendStep, UnattendStepSchema, unattendStep } from './unattend/step.js';
 
 declare module '../recipe/schema.js' {
   interface StepKinds {
     unattend: UnattendStep;
     'remove-apps': RemoveAppsStep;
+    tweaks: TweaksStep;
   }
 }
 
 const EXTRA_SCHEMAS: [string, Parameters<typeof registerStepSchema>[1]][] = [
   ['unattend', UnattendStepSchema],
   ['remove-apps', RemoveAppsStepSchema],
+  ['tweaks', TweaksStepSchema],
 ];
 for (const [type, schema] of EXTRA_SCHEMAS) if (!stepTypes().includes(type)) registerStepSchema(type, schema);
 
 export const STEP_DEFINITIONS: Record<string, StepDefinition<unknown, unknown>> = Object.fromEntries(
-  [registryStep, filesStep, removeFilesStep, unattendStep, removeAppsStep].map((s) => [s.id, s as StepDefinition<unknown, unknown>]),
+  [registryStep, filesStep, removeFilesStep, unattendStep, removeAppsStep, tweaksStep].map((s) => [s.id, s as StepDefinition<unknown, unknown>]),
 );

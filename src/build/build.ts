@@ -283,7 +283,22 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         if (!(await stat(from)).isFile()) throw new InputError('DF_MEDIA_NOT_FILE', `media entry ${media.from}: only files can be added to the media so far`);
         add[media.to.endsWith('/') ? `${media.to}${basename(from)}` : media.to] = from;
       }
-      return { replace: { ...(isEsd ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) }, remove: isEsd ? [inner] : [], add };
+      const replace: Record<string, string> = { ...(isEsd ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) };
+      // Files steps put over ones the source already has (an empty appraiserres.dll) replace them.
+      const iso = await FileSource.open(options.source);
+      try {
+        const opened = await openIso(iso);
+        for (const path of Object.keys(add)) {
+          const entry = await opened.stat(path);
+          if (entry && !entry.isDirectory) {
+            replace[path] = add[path];
+            delete add[path];
+          }
+        }
+      } finally {
+        await iso.close();
+      }
+      return { replace, remove: isEsd ? [inner] : [], add };
     };
     if (isoOut && !(await reuse('iso', isoOut))) {
       const uefiOnly = outputsSpec.iso?.mode === 'uefi';

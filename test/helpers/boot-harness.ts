@@ -249,5 +249,11 @@ export async function bootIso(isoPath: string, options: BootOptions): Promise<Bo
   if (outcome.kvmFailed) {
     throw new ToolError('DF_TOOL_FAILED', `${QEMU_PROGRAM} could not run the guest under KVM: use DEPLOYFORGE_QEMU_ACCEL=tcg`, QEMU_PROGRAM, null, '');
   }
+  // A guest that neither matched nor stopped before the time limit hung (firmware under TCG on a
+  // heavily loaded machine does, rarely): boot it once more with a fresh limit. A guest that ran
+  // and showed something else, or reset, is not retried; a real failure fails twice.
+  if (!outcome.seen && Date.now() >= deadline) {
+    outcome = await runOnce(isoPath, options.firmware, accel, matches, Date.now() + (options.timeoutMs ?? 120_000));
+  }
   return { seen: outcome.seen, serial: outcome.serial, elapsedMs: Date.now() - started, accel };
 }

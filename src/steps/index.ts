@@ -2,6 +2,7 @@
 // registry/files/remove-files schemas live in recipe/schema.ts) and their definitions are
 // collected for the planner. Importing this module is what makes a step kind available.
 import { registerStepSchema, stepTypes } from '../recipe/schema.js';
+import { type BypassStep, BypassStepSchema, bypassStep } from './bypass/step.js';
 import type { StepDefinition } from './define-step.js';
 import { filesStep } from './files/step.js';
 import { registryStep } from './registry/step.js';
@@ -15,6 +16,7 @@ declare module '../recipe/schema.js' {
     unattend: UnattendStep;
     'remove-apps': RemoveAppsStep;
     tweaks: TweaksStep;
+    bypass: BypassStep;
   }
 }
 
@@ -22,9 +24,10 @@ const EXTRA_SCHEMAS: [string, Parameters<typeof registerStepSchema>[1]][] = [
   ['unattend', UnattendStepSchema],
   ['remove-apps', RemoveAppsStepSchema],
   ['tweaks', TweaksStepSchema],
+  ['bypass', BypassStepSchema],
 ];
 for (const [type, schema] of EXTRA_SCHEMAS) if (!stepTypes().includes(type)) registerStepSchema(type, schema);
 
 export const STEP_DEFINITIONS: Record<string, StepDefinition<unknown, unknown>> = Object.fromEntries(
-  [registryStep, filesStep, removeFilesStep, unattendStep, removeAppsStep, tweaksStep].map((s) => [s.id, s as StepDefinition<unknown, unknown>]),
+  [registryStep, filesStep, removeFilesStep, unattendStep, removeAppsStep, tweaksStep, bypassStep].map((s) => [s.id, s as StepDefinition<unknown, unknown>]),
 );

@@ -1,6 +1,8 @@
 // `deployforge reg …`: offline registry hives from the command line — export, import, get, set,
 // delete, diff, new, check, recover. Edits are written to a temporary file and renamed over the
-// hive (or to -o OUT), so a failed command never leaves a half-written hive.
+// hive (or to -o OUT), so a failed command never leaves a half-written hive. A HIVE may also be
+// a path into an image (X.iso:install:6:/Windows/System32/config/SOFTWARE, X.wim:6:/…): it is
+// read in place, and an edit writes a new image named by -o (see ../image-path.ts).
 import { access, open, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -8,7 +10,7 @@ import { FormatError, InputError, UsageError } from '../../errors.js';
 import { checkHive, formatCheckReport } from '../../formats/regf/check.js';
 import { REG_TYPE, regTypeName } from '../../formats/regf/constants.js';
 import { openHive, type RegistryValue } from '../../formats/regf/hive.js';
-import { createEmptyHive, type editHive, openHiveForEdit } from '../../formats/regf/hive-edit.js';
+import { createEmptyHive, editHive, type HiveEdit, openHiveForEdit } from '../../formats/regf/hive-edit.js';
 import { recoverHiveFile } from '../../formats/regf/recover.js';
 import { diffHives } from '../../formats/regf/reg-diff.js';
 import { exportHiveEntries } from '../../formats/regf/reg-export.js';
@@ -16,12 +18,29 @@ import { parseRegFile, type RegEntry, streamRegFile } from '../../formats/regf/r
 import { importRegFile } from '../../formats/regf/reg-import.js';
 import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
+import { checkImageOutput, type ImagePath, isInImage, parseImagePath, readImageFile, writeImageFile } from '../image-path.js';
 import type { CommandEnv } from '../main.js';
 
-async function readHiveBytes(path: string): Promise<Uint8Array> {
+async function readLocalBytes(path: string): Promise<Uint8Array> {
   const buffer = await readFile(path);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
+
+/** A hive's bytes from a file, or straight from the ISO or WIM an image path points into. */
+async function readHiveBytes(ctx: CliContext, text: string): Promise<Uint8Array> {
+  return readImageFile(parseImagePath(text, { cwd: ctx.io.cwd }), { cwd: ctx.io.cwd });
+}
+
+/** Opens a hive for editing. In an image, -o (the new image) is checked first, so a command
+ *  that cannot write fails before reading anything. */
+async function openHiveEdit(ctx: CliContext, text: string, out: string | undefined): Promise<{ ref: ImagePath; edit: HiveEdit }> {
+  const ref = parseImagePath(text, { cwd: ctx.io.cwd });
+  if (!isInImage(ref)) return { ref, edit: await openHiveForEdit(resolve(ctx.io.cwd, text)) };
+  await checkImageOutput(ref, out, ctx.io.cwd);
+  return { ref, edit: editHive(await readImageFile(ref, { cwd: ctx.io.cwd }), { name: text }) };
+}
+
+const HIVE_HELP = 'a hive file, or a hive in an image: X.iso:install:INDEX:/Windows/System32/config/SOFTWARE, X.wim:INDEX:/Users/Default/NTUSER.DAT';
 
 const TYPE_ALIASES: Record<string, number> = Object.fromEntries(
   Object.entries(REG_TYPE).flatMap(([name, n]) => [
@@ -115,9 +134,11 @@ async function writeRegOutput(ctx: CliContext, entries: Iterable<RegEntry>, out:
   });
 }
 
-/** Saves an edited hive over its source (atomically) or to -o. */
-async function saveEdit(edit: ReturnType<typeof editHive>, hivePath: string, out: string | undefined, ctx: CliContext): Promise<string> {
-  const target = resolve(ctx.io.cwd, out ?? hivePath);
+/** Saves an edited hive over its source (atomically) or to -o; a hive in an image goes into the
+ *  new image -o names (a one-step build; the source image is only read). */
+async function saveEdit(edit: HiveEdit, ref: ImagePath, out: string | undefined, ctx: CliContext): Promise<string> {
+  if (isInImage(ref)) return (await writeImageFile(ref, edit.toBytes(), { out, cwd: ctx.io.cwd, progress: ctx.progress })).written;
+  const target = resolve(ctx.io.cwd, out ?? ref.text);
   await edit.save(target);
   return target;
 }
@@ -128,7 +149,7 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
   reg
     .command('export')
     .description('export a hive (or one key) as a .reg file: UTF-16LE like regedit with -o, UTF-8 on stdout')
-    .argument('<hive>')
+    .argument('<hive>', HIVE_HELP)
     .argument('[key]', 'key path inside the hive', '')
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .option('--prefix <root>', "root to name keys under, e.g. 'HKEY_LOCAL_MACHINE\\SOFTWARE'")
@@ -136,7 +157,7 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
     .option('--regedit4', 'write the old REGEDIT4 format', false)
     .action(async (hivePath: string, key: string, opts: { out?: string; prefix?: string; utf8: boolean; regedit4: boolean }) => {
       const ctx = env.ctx();
-      const hive = openHive(await readHiveBytes(resolve(ctx.io.cwd, hivePath)), hivePath);
+      const hive = openHive(await readHiveBytes(ctx, hivePath), hivePath);
       const entries = exportHiveEntries(hive, { keyPath: key, prefix: opts.prefix });
       if (ctx.options.json) {
         ctx.result(
@@ -151,16 +172,16 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
   reg
     .command('import')
     .description('apply a .reg file to a hive (in place, atomically, or to -o)')
-    .argument('<hive>')
+    .argument('<hive>', HIVE_HELP)
     .argument('<reg>')
     .option('--prefix <root>', "the .reg root that maps to this hive, e.g. 'HKEY_LOCAL_MACHINE\\SOFTWARE' ('' when paths are hive-relative)", '')
-    .option('-o, --out <file>', 'write the result here and leave the hive untouched')
+    .option('-o, --out <file>', 'write the result here and leave the hive untouched (for a hive in an image: the new .iso or .wim, required)')
     .action(async (hivePath: string, regPath: string, opts: { prefix: string; out?: string }) => {
       const ctx = env.ctx();
-      const file = parseRegFile(await readHiveBytes(resolve(ctx.io.cwd, regPath)), regPath);
-      const edit = await openHiveForEdit(resolve(ctx.io.cwd, hivePath));
+      const file = parseRegFile(await readLocalBytes(resolve(ctx.io.cwd, regPath)), regPath);
+      const { ref, edit } = await openHiveEdit(ctx, hivePath, opts.out);
       const counts = importRegFile(edit, file, { prefix: opts.prefix });
-      const target = await saveEdit(edit, hivePath, opts.out, ctx);
+      const target = await saveEdit(edit, ref, opts.out, ctx);
       ctx.result(
         { ...counts, written: target },
         () => `imported ${regPath}: ${counts.keysCreated} keys created, ${counts.keysDeleted} deleted, ${counts.valuesSet} values set, ${counts.valuesDeleted} deleted → ${target}`,
@@ -170,12 +191,12 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
   reg
     .command('get')
     .description('show a key (its subkeys and values) or one value')
-    .argument('<hive>')
+    .argument('<hive>', HIVE_HELP)
     .argument('<key>', "key path inside the hive ('' for the root)")
     .argument('[value]', "value name ('' for the default value)")
     .action(async (hivePath: string, keyPath: string, valueName: string | undefined) => {
       const ctx = env.ctx();
-      const hive = openHive(await readHiveBytes(resolve(ctx.io.cwd, hivePath)), hivePath);
+      const hive = openHive(await readHiveBytes(ctx, hivePath), hivePath);
       const key = keyPath === '' ? hive.root : hive.key(keyPath);
       if (!key) throw new InputError('DF_REG_KEY_NOT_FOUND', `${hivePath} has no key '${keyPath}': check the path (it is relative to the hive root)`);
       if (valueName !== undefined) {
@@ -196,19 +217,19 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
   reg
     .command('set')
     .description('set one value (creates the key when missing)')
-    .argument('<hive>')
+    .argument('<hive>', HIVE_HELP)
     .argument('<key>')
     .argument('<value>', "value name ('' for the default value)")
     .requiredOption('--type <type>', 'REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_NONE or a number')
     .option('--data <data...>', 'the data: text, a number (decimal or 0x hex), hex bytes, or several strings for REG_MULTI_SZ', [])
-    .option('-o, --out <file>', 'write the result here and leave the hive untouched')
+    .option('-o, --out <file>', 'write the result here and leave the hive untouched (for a hive in an image: the new .iso or .wim, required)')
     .action(async (hivePath: string, keyPath: string, valueName: string, opts: { type: string; data: string[]; out?: string }) => {
       const ctx = env.ctx();
       const type = parseRegType(opts.type);
       const data = encodeValueData(type, opts.data);
-      const edit = await openHiveForEdit(resolve(ctx.io.cwd, hivePath));
+      const { ref, edit } = await openHiveEdit(ctx, hivePath, opts.out);
       edit.setValue(keyPath, valueName, type, data);
-      const target = await saveEdit(edit, hivePath, opts.out, ctx);
+      const target = await saveEdit(edit, ref, opts.out, ctx);
       ctx.result(
         { key: keyPath, value: valueName, type, typeName: regTypeName(type), bytes: data.length, written: target },
         () => `set ${keyPath}\\${valueName || '(default)'} (${regTypeName(type)}, ${data.length} bytes) → ${target}`,
@@ -218,16 +239,16 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
   reg
     .command('delete')
     .description('delete a key (recursively) or one value')
-    .argument('<hive>')
+    .argument('<hive>', HIVE_HELP)
     .argument('<key>')
     .argument('[value]')
-    .option('-o, --out <file>', 'write the result here and leave the hive untouched')
+    .option('-o, --out <file>', 'write the result here and leave the hive untouched (for a hive in an image: the new .iso or .wim, required)')
     .action(async (hivePath: string, keyPath: string, valueName: string | undefined, opts: { out?: string }) => {
       const ctx = env.ctx();
-      const edit = await openHiveForEdit(resolve(ctx.io.cwd, hivePath));
+      const { ref, edit } = await openHiveEdit(ctx, hivePath, opts.out);
       const deleted = valueName === undefined ? edit.deleteKey(keyPath) : edit.deleteValue(keyPath, valueName);
       if (!deleted) throw new InputError('DF_REG_NOT_FOUND', valueName === undefined ? `no key '${keyPath}' to delete` : `no value '${valueName}' in key '${keyPath}' to delete`);
-      const target = await saveEdit(edit, hivePath, opts.out, ctx);
+      const target = await saveEdit(edit, ref, opts.out, ctx);
       ctx.result(
         { deleted: valueName === undefined ? { key: keyPath } : { key: keyPath, value: valueName }, written: target },
         () => `deleted ${keyPath}${valueName === undefined ? '' : `\\${valueName || '(default)'}`} → ${target}`,
@@ -237,15 +258,15 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
   reg
     .command('diff')
     .description('print the .reg file that turns hive A into hive B')
-    .argument('<a>')
-    .argument('<b>')
+    .argument('<a>', HIVE_HELP)
+    .argument('<b>', HIVE_HELP)
     .option('-o, --out <file>', 'write the .reg to a file (UTF-16LE) instead of stdout')
     .option('--prefix <root>', "root to name keys under, e.g. 'HKEY_LOCAL_MACHINE\\SOFTWARE'")
     .option('--utf8', 'write UTF-8 instead of UTF-16LE to the file', false)
     .action(async (aPath: string, bPath: string, opts: { out?: string; prefix?: string; utf8: boolean }) => {
       const ctx = env.ctx();
-      const a = openHive(await readHiveBytes(resolve(ctx.io.cwd, aPath)), aPath);
-      const b = openHive(await readHiveBytes(resolve(ctx.io.cwd, bPath)), bPath);
+      const a = openHive(await readHiveBytes(ctx, aPath), aPath);
+      const b = openHive(await readHiveBytes(ctx, bPath), bPath);
       const file = diffHives(a, b, { prefix: opts.prefix });
       if (ctx.options.json) {
         ctx.result(
@@ -278,11 +299,11 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
   reg
     .command('check')
     .description('check every structural invariant of a hive; exit 3 when something is broken')
-    .argument('<hive>')
+    .argument('<hive>', HIVE_HELP)
     .option('--max-problems <n>', 'stop listing after this many problems', '1000')
     .action(async (hivePath: string, opts: { maxProblems: string }) => {
       const ctx = env.ctx();
-      const report = checkHive(await readHiveBytes(resolve(ctx.io.cwd, hivePath)), { name: hivePath, maxProblems: Number(opts.maxProblems) || 1000 });
+      const report = checkHive(await readHiveBytes(ctx, hivePath), { name: hivePath, maxProblems: Number(opts.maxProblems) || 1000 });
       ctx.result(report, () => formatCheckReport(report));
       if (!report.ok) {
         const errors = report.problems.filter((p) => p.severity === 'error').length;

@@ -1,7 +1,9 @@
 // `deployforge unattend generate|check|validate`: write an answer file from options (YAML or
 // JSON), take a first look at an existing one (check: passes, components, a UTF-8 BOM Windows 11
 // 24H2 rejects), and validate one against Microsoft's unattend reference (validate: every finding
-// with severity and XPath; exit 3 when any is an error).
+// with severity and XPath; exit 3 when any is an error). check and validate also read an answer
+// file in place from an ISO's media (X.iso:/autounattend.xml) or a WIM image
+// (X.wim:1:/Windows/Panther/unattend.xml, X.iso:install:1:/…).
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -14,7 +16,16 @@ import { summarizeUnattend } from '../../formats/unattend/summary.js';
 import { validateUnattend } from '../../formats/unattend/validate.js';
 import { writeUnattend } from '../../formats/unattend/write.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import type { CliContext } from '../context.js';
+import { parseImagePath, readImageFile } from '../image-path.js';
 import type { CommandEnv } from '../main.js';
+
+const FILE_HELP = 'an answer file, or one in an image: X.iso:/autounattend.xml, X.wim:INDEX:/Windows/Panther/unattend.xml, X.iso:install:INDEX:/…';
+
+/** The answer file's bytes, from disk or straight from the ISO or WIM a path points into. */
+function readAnswerFile(ctx: CliContext, text: string): Promise<Uint8Array> {
+  return readImageFile(parseImagePath(text, { cwd: ctx.io.cwd }), { cwd: ctx.io.cwd });
+}
 
 export function registerUnattendCommand(program: Command, env: CommandEnv): void {
   const unattend = program.command('unattend').description('answer files: generate, check, validate');
@@ -46,10 +57,10 @@ export function registerUnattendCommand(program: Command, env: CommandEnv): void
   unattend
     .command('check')
     .description('check an answer file: well-formed, passes and components, encoding; exit 3 when it is broken')
-    .argument('<file>')
+    .argument('<file>', FILE_HELP)
     .action(async (file: string) => {
       const ctx = env.ctx();
-      const summary = summarizeUnattend(new Uint8Array(await readFile(resolve(ctx.io.cwd, file))), file);
+      const summary = summarizeUnattend(await readAnswerFile(ctx, file), file);
       ctx.result(summary, () =>
         [
           `${file}: ${summary.encoding}${summary.byteOrderMark ? ' with byte-order mark' : ''}, ${summary.passes.length} passes`,
@@ -64,13 +75,13 @@ export function registerUnattendCommand(program: Command, env: CommandEnv): void
   unattend
     .command('validate')
     .description("validate an answer file against Microsoft's unattend reference; prints 'severity xpath: message' per finding, exit 3 on any error")
-    .argument('<file>')
+    .argument('<file>', FILE_HELP)
     .option('--target <release>', `warn about components and settings this release lacks (${WINDOWS_VERSIONS.join(', ')})`)
     .action(async (file: string, opts: { target?: string }) => {
       const ctx = env.ctx();
       if (opts.target !== undefined && !(WINDOWS_VERSIONS as readonly string[]).includes(opts.target))
         throw new UsageError('DF_USAGE', `--target must be one of ${WINDOWS_VERSIONS.join(', ')}, not '${opts.target}'`);
-      const bytes = new Uint8Array(await readFile(resolve(ctx.io.cwd, file)));
+      const bytes = await readAnswerFile(ctx, file);
       const findings = validateUnattend(bytes, { file, target: opts.target as WindowsVersion | undefined });
       const counts = { error: 0, warning: 0, info: 0 };
       for (const f of findings) counts[f.severity]++;

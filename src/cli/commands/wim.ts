@@ -1,40 +1,20 @@
 // `deployforge wim …`: read WIM, ESD, SWM and PPKG files with the project's own engine — info,
 // ls, stat, cat, extract — no wimlib needed. WIM:INDEX picks an image (default 1); a split
-// set is found from its first part (install.swm, install2.swm, …).
-import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+// set is found from its first part (install.swm, install2.swm, …); a WIM inside an ISO is
+// named X.iso:sources/install.wim:INDEX or X.iso:install:INDEX (parsed in ../image-path.ts).
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
-import { openIso } from '../../formats/iso/index.js';
-import {
-  exportImages,
-  openWim,
-  openWimEdit,
-  openWimImage,
-  openWimSet,
-  rollbackWim,
-  splitWim,
-  verifyWim,
-  type WimCheckpoint,
-  type WimEntryStat,
-  type WimFile,
-  type WimImage,
-} from '../../formats/wim/index.js';
+import { exportImages, openWimEdit, rollbackWim, splitWim, verifyWim, type WimCheckpoint, type WimEntryStat, type WimImage } from '../../formats/wim/index.js';
 import { inspectPath } from '../../inspect/inspect.js';
 import { filetimeToIso } from '../../util/binary.js';
-import { FileSource } from '../../util/byte-source.js';
 import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
+import { parseWimLocation, withWimImage } from '../image-path.js';
 import type { CommandEnv } from '../main.js';
 import { collectList, collectPair } from '../options.js';
 import { formatSize, renderInspect } from '../render-inspect.js';
-
-/** 'install.wim:6' → { path, index: 6 }; the index defaults to 1. */
-export function parseWimSpec(spec: string): { path: string; index: number } {
-  const match = /^(.*):(\d+)$/.exec(spec);
-  if (!match) return { path: spec, index: 1 };
-  return { path: match[1], index: Number(match[2]) };
-}
 
 const ATTRIBUTE_NAMES: [number, string][] = [
   [0x1, 'READONLY'],
@@ -59,46 +39,10 @@ function attributeNames(attributes: number): string {
   );
 }
 
-/** 'X.iso:sources/install.wim:6' → the ISO and the WIM's path inside it (read in place). */
-export function parseIsoWimSpec(spec: string): { iso: string; inner: string; index: number } | undefined {
-  const match = /^(.+?\.iso):(.+?)(?::(\d+))?$/i.exec(spec);
-  if (!match) return undefined;
-  return { iso: match[1], inner: match[2], index: match[3] ? Number(match[3]) : 1 };
-}
-
-/** Opens every file the image may need: the WIM, all parts of a split set, or a WIM inside an
- *  ISO (read through the ISO's extents, nothing extracted). */
-async function withImage<T>(ctx: CliContext, spec: string, use: (image: WimImage) => Promise<T>): Promise<T> {
-  const inIso = parseIsoWimSpec(spec);
-  const { path, index } = inIso ? { path: inIso.iso, index: inIso.index } : parseWimSpec(spec);
-  const full = resolve(ctx.io.cwd, path);
-  const sources: FileSource[] = [await FileSource.open(full)];
-  try {
-    const first = await openWim(inIso ? await (await openIso(sources[0])).openFile(inIso.inner) : sources[0]);
-    let target: WimFile | ReturnType<typeof openWimSet> = first;
-    if (first.header.totalParts > 1) {
-      if (inIso) throw new InputError('DF_WIM_UNSUPPORTED', `${inIso.inner} in ${path} is one part of a split set; extract the parts or point at the first part on disk`);
-      // SWM naming (wimlib split, DISM /Split-Image): base.swm, base2.swm, base3.swm …
-      const ext = extname(full);
-      const stem = basename(full, ext).replace(/\d+$/, '');
-      const names = (await readdir(dirname(full))).filter(
-        (n) => n.toLowerCase().endsWith(ext.toLowerCase()) && n.slice(0, stem.length).toLowerCase() === stem.toLowerCase() && n !== basename(full),
-      );
-      const parts = [first];
-      for (const name of names) {
-        const source = await FileSource.open(join(dirname(full), name));
-        sources.push(source);
-        parts.push(await openWim(source));
-      }
-      target = openWimSet(parts);
-    }
-    if (!Number.isInteger(index) || index < 1 || index > first.header.imageCount) {
-      throw new InputError('DF_WIM_NO_IMAGE', `${path} has ${first.header.imageCount} image(s); ${index} is not one of them (use ${path}:1…${first.header.imageCount})`);
-    }
-    return await use(await openWimImage(target, index));
-  } finally {
-    for (const s of sources) await s.close();
-  }
+/** Opens the image a spec names: WIM[:INDEX], a split set's first part, or a WIM inside an ISO
+ *  (`X.iso:sources/install.wim:6`, `X.iso:install:6`), read in place with nothing extracted. */
+function withImage<T>(ctx: CliContext, spec: string, use: (image: WimImage) => Promise<T>): Promise<T> {
+  return withWimImage(parseWimLocation(spec, { cwd: ctx.io.cwd }), ctx.io.cwd, use);
 }
 
 function statJson(e: WimEntryStat) {
@@ -139,9 +83,13 @@ export function registerWimCommand(program: Command, env: CommandEnv): void {
         opts: { replace: Record<string, string>; add: Record<string, string>; delete: string[]; mkdir: string[]; rename: Record<string, string>; checkpoint?: string },
       ) => {
         const ctx = env.ctx();
-        const { path, index } = parseWimSpec(spec);
-        const full = resolve(ctx.io.cwd, path);
-        const edit = await openWimEdit(full, index);
+        const { file, inIso, index } = parseWimLocation(spec, { cwd: ctx.io.cwd });
+        if (inIso !== undefined)
+          throw new UsageError(
+            'DF_USAGE',
+            `wim update edits a WIM file in place, not ${inIso} inside ${file}: extract it first, or use 'deployforge reg … -o NEW.iso' for a one-step build`,
+          );
+        const edit = await openWimEdit(resolve(ctx.io.cwd, file), index);
         for (const dir of opts.mkdir) edit.mkdir(dir);
         for (const [from, to] of Object.entries(opts.rename)) edit.rename(from, to);
         for (const target of opts.delete) edit.delete(target);

@@ -42,9 +42,11 @@ async function inputs(dir: string): Promise<{ recipe: string; file: string; fold
   }
   lines.push(
     '  - type: files',
-    '    add:',
-    `      - { from: ${file}, to: /Windows/Setup/Scripts/tool.cmd }`,
-    `      - { from: ${join(dir, 'folder')}, to: /Tools/Folder }`,
+    `    from: ${file}`,
+    '    to: /Windows/Setup/Scripts/tool.cmd',
+    '  - type: files',
+    `    from: ${join(dir, 'folder')}`,
+    '    to: /Tools/Folder',
     '  - type: remove-files',
     '    paths: [ /Windows/System32/DriverStore/FileRepository/sample000.inf_amd64_00000001 ]',
     'media:',

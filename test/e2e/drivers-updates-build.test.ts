@@ -12,24 +12,9 @@ import { makeSampleMedia } from '../../src/sample/sample-media.js';
 import { runTool } from '../../src/util/exec.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { corpusPath, hasCorpus, makeTempDir } from '../helpers/corpus.js';
+import { makeCab, putFile, stampInf, updateMum } from '../helpers/step-inputs.js';
 
-/** What the virtio-win build writes in place of its INX_ words, and stampinf in place of $ARCH$. */
-function stampInf(template: string, arch: string): string {
-  const words: Array<[RegExp, string]> = [
-    [/\$ARCH\$/g, arch],
-    [/\$KMDFVERSION\$/g, '1.15'],
-    [/INX_COPYRIGHT_\d/g, 'Copyright (c) Red Hat, Inc.'],
-    [/INX_COMPANY/g, 'Red Hat, Inc.'],
-    [/INX_PREFIX_(VENDOR|VIRTIO|QEMU)/g, 'Red Hat '],
-    [/INX_PLATFORM_DRIVERS_DIR/g, '13'],
-    [/INX_SUBSYS_VENDOR_ID/g, '1AF4'],
-    [/INX_BASE_ON_SYSTEM_ROOT_DRIVER_DIR/g, '\\SystemRoot\\System32\\DriverStore'],
-  ];
-  return words.reduce((text, [pattern, value]) => text.replace(pattern, value), template);
-}
-
-const mum = (name: string, version: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>\r\n<assembly xmlns="urn:schemas-microsoft-com:asm.v3" manifestVersion="1.0">\r\n  <assemblyIdentity name="${name}" version="${version}" language="neutral" processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35"/>\r\n</assembly>\r\n`;
+const mum = updateMum;
 
 const SSU = 'ssu-26100.4000-x64.cab';
 const LCU = 'windows11.0-kb5099999-x64_0123456789abcdef.msu';
@@ -40,14 +25,8 @@ describe('deployforge build with drivers and updates', { skip: !hasCorpus() && '
   let x: string;
   let result: { outputs: { kind: string; path: string }[]; answerFile: { where: string; path: string } };
 
-  const put = async (path: string, content: string | Uint8Array) => {
-    await mkdir(join(path, '..'), { recursive: true });
-    await writeFile(path, content);
-  };
-  const gcab = async (out: string, dir: string, files: Record<string, string | Uint8Array>, compress: boolean) => {
-    for (const [name, content] of Object.entries(files)) await put(join(dir, name), content);
-    await runTool('gcab', ['-c', ...(compress ? ['-z'] : []), '-n', out, ...Object.keys(files).map((f) => join(dir, f))]);
-  };
+  const put = putFile;
+  const gcab = makeCab;
 
   before(async () => {
     tmp = await makeTempDir('deployforge-drivers-updates-');

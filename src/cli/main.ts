@@ -13,6 +13,7 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerIsoCommand } from './commands/iso.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerPpkgCommand } from './commands/ppkg.js';
+import { registerProfilesCommand } from './commands/profiles.js';
 import { registerRecipeCommand } from './commands/recipe.js';
 import { registerRegCommand } from './commands/reg.js';
 import { registerSampleMediaCommand } from './commands/sample-media.js';
@@ -96,6 +97,7 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
   registerWimCommand(program, env);
   registerPpkgCommand(program, env);
   registerRecipeCommand(program, env);
+  registerProfilesCommand(program, env);
   registerPlanCommand(program, env);
   registerBuildCommand(program, env);
   registerVerifyCommand(program, env);

@@ -47,6 +47,11 @@ export interface LoadRecipeOptions {
 
 /** Where built-in profiles live: `extends: minimal` → examples/recipes/minimal.yaml in the package. */
 export const PROFILES_DIR = fileURLToPath(new URL('../../examples/recipes/', import.meta.url));
+/** The profile catalog: `extends: gaming/competitive` → catalog/profiles/gaming/competitive.yaml. */
+export const CATALOG_PROFILES_DIR = fileURLToPath(new URL('../../catalog/profiles/', import.meta.url));
+/** `category/name` in kebab-case without an extension names a catalog profile, not a relative
+ *  path (write `./dir/file` or `dir/file.yaml` for a file). */
+const CATALOG_PROFILE = /^[a-z0-9]+(?:-[a-z0-9]+)*\/[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 // A YAML value with its origin, kept through merging so every leaf can still name its file and line.
 type RNode =
@@ -116,6 +121,7 @@ async function parseRecipeFile(file: string): Promise<ParsedFile> {
 /** Where an `extends` entry points: a path (has a slash or a .yaml/.yml ending) relative to the
  *  including file, or the name of a built-in profile. */
 export function resolveExtends(entry: string, fromFile: string): string {
+  if (CATALOG_PROFILE.test(entry)) return join(CATALOG_PROFILES_DIR, `${entry}.yaml`);
   if (entry.includes('/') || entry.includes('\\') || /\.ya?ml$/i.test(entry)) return isAbsolute(entry) ? entry : resolve(dirname(fromFile), entry);
   return join(PROFILES_DIR, `${entry}.yaml`);
 }
@@ -167,9 +173,18 @@ async function loadMerged(file: string, chain: string[], files: string[], issues
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') throw error;
-      const what = target.startsWith(PROFILES_DIR) && !/[\\/]/.test(base.value) ? `built-in profile '${base.value}' (${target})` : target;
+      const what = CATALOG_PROFILE.test(base.value)
+        ? `catalog profile '${base.value}' (${target})`
+        : target.startsWith(PROFILES_DIR) && !/[\\/]/.test(base.value)
+          ? `built-in profile '${base.value}' (${target})`
+          : target;
       throw issuesError('DF_RECIPE_EXTENDS_NOT_FOUND', [
-        { file, line: base.loc.line, field: base.field, message: `${what} does not exist: expected a recipe file path relative to this file or a built-in profile name` },
+        {
+          file,
+          line: base.loc.line,
+          field: base.field,
+          message: `${what} does not exist: expected a recipe file path relative to this file, a built-in profile name or a catalog profile (category/name, see deployforge profiles list)`,
+        },
       ]);
     }
     merged = mergeMaps(merged, baseTree, true);

@@ -309,7 +309,9 @@ function recipeSchemas(): { resolved: z.ZodType; file: z.ZodType } {
       extends: z
         .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
         .optional()
-        .describe('recipes this one builds on: paths relative to this file, or names of built-in profiles in examples/recipes'),
+        .describe(
+          'recipes this one builds on: paths relative to this file, names of built-in profiles in examples/recipes, or catalog profiles as category/name (deployforge profiles list)',
+        ),
       variables: z
         .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.union([z.string(), z.number(), z.boolean()]))
         .optional()

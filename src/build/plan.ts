@@ -1,6 +1,7 @@
 // The plan of a build: for every edition the recipe keeps, what each step would change, read
 // from the source without writing anything (the source is opened read-only; a WIM inside an ISO
 // is read through the ISO's extents). `deployforge plan` prints it; the build will apply it.
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InputError } from '../errors.js';
 import { openIso } from '../formats/iso/index.js';
@@ -11,6 +12,7 @@ import type { EditionSelector } from '../recipe/schema.js';
 import type { StepPlan } from '../steps/define-step.js';
 import { STEP_DEFINITIONS } from '../steps/index.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
+import { estimateKeptEditions } from './size-estimate.js';
 
 export { STEP_DEFINITIONS };
 
@@ -34,6 +36,8 @@ export interface BuildPlan {
   source: string;
   installImage: string;
   editions: EditionPlan[];
+  /** Expected sizes: the new install.wim (kept editions, LZX) and, for an ISO source, the ISO. */
+  expectedSize: { installImage: number; iso?: number; note: string };
   warnings: string[];
 }
 
@@ -83,11 +87,25 @@ export async function planBuild(loaded: LoadedRecipe, sourcePath: string): Promi
   try {
     const probe = await install.open();
     let images: WimImageInfo[];
+    let estimate: Awaited<ReturnType<typeof estimateKeptEditions>>;
+    const sourceImageSize = probe.size;
     try {
-      images = (await openWim(probe)).images;
+      const wim = await openWim(probe);
+      images = wim.images;
+      estimate = await estimateKeptEditions(
+        wim,
+        selectEditions(images, loaded.recipe.editions?.keep).map((e) => e.image.index),
+      );
     } finally {
       await probe.close();
     }
+    const sourceSize = (await stat(sourcePath)).size;
+    const isIso = install.describe !== sourcePath;
+    const expectedSize = {
+      installImage: estimate.bytes,
+      iso: isIso ? sourceSize - sourceImageSize + estimate.bytes : undefined,
+      note: `estimate: the distinct blobs of the kept editions${estimate.solidSource ? ' (solid source, scaled to LZX)' : ''}, before the steps' additions`,
+    };
     const editions: EditionPlan[] = [];
     for (const { image, rename } of selectEditions(images, loaded.recipe.editions?.keep)) {
       const windowsImage = await openWindowsImage(install.describe, image.index, { openSource: install.open });
@@ -104,7 +122,7 @@ export async function planBuild(loaded: LoadedRecipe, sourcePath: string): Promi
         await windowsImage.close();
       }
     }
-    return { source: sourcePath, installImage: install.describe, editions, warnings: [] };
+    return { source: sourcePath, installImage: install.describe, editions, expectedSize, warnings: [] };
   } finally {
     await install.close();
   }

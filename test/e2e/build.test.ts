@@ -141,7 +141,13 @@ describe('deterministic builds, the lockfile and verify', () => {
         assert.equal(run.code, 0, run.stderr);
         return JSON.parse(run.stdout) as { outputs: { path: string }[]; lockfile: string; answerFile: { where: string; path: string } };
       };
+      const planned = await runCliCaptured(['plan', '--json', recipe, '--source', source]);
+      assert.equal(planned.code, 0, planned.stderr);
+      const expected = (JSON.parse(planned.stdout) as { expectedSize: { iso: number } }).expectedSize.iso;
       const first = await build('a');
+      const { stat } = await import('node:fs/promises');
+      const actual = (await stat(first.outputs[0].path)).size;
+      assert.ok(Math.abs(actual - expected) / actual < 0.05, `the plan's expected ISO size ${expected} is within 5% of the real ${actual}`);
       const second = await build('b');
       assert.equal(await sha(first.outputs[0].path), await sha(second.outputs[0].path), 'same inputs, same bytes');
       assert.equal(await sha(source), sourceHash, 'the source is never modified');

@@ -8,6 +8,7 @@ import { loadRecipe } from '../../recipe/index.js';
 import { changeTime } from '../../steps/define-step.js';
 import type { CommandEnv } from '../main.js';
 import { collectPair } from '../options.js';
+import { formatSize } from '../render-inspect.js';
 
 type AnyChange = Record<string, unknown> & { kind?: string };
 
@@ -67,6 +68,7 @@ export function registerPlanCommand(program: Command, env: CommandEnv): void {
               ...(s.plan.setupTimeNotes ?? []).map((n) => `    at setup: ${n}`),
             ]),
           ]),
+          `expected size: install image ${formatSize(plan.expectedSize.installImage)}${plan.expectedSize.iso !== undefined ? `, ISO ${formatSize(plan.expectedSize.iso)}` : ''} (${plan.expectedSize.note})`,
         ].join('\n'),
       );
     });

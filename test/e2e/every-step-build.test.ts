@@ -1,9 +1,11 @@
-// Issue 8's end-to-end test: one recipe using every step kind builds the sample ISO, and the
+// Issues 6 and 8's end-to-end test: one recipe using every step kind (and issue 6's twenty
+// registry values across SOFTWARE, SYSTEM and the default user) builds the sample ISO, and the
 // result is checked with tools nobody here wrote: hivexget/hivexsh on hives wimlib pulls out of
 // install.wim and boot.wim index 2, `wimlib-imagex dir` for app folders, drivers and staged
 // updates, xmllint and our validator on the answer file at the media root, 7-Zip for the media,
 // and qemu for booting under SeaBIOS and OVMF.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +18,18 @@ import { corpusPath, hasCorpus, makeTempDir } from '../helpers/corpus.js';
 import { makeCab, putFile, stampInf, updateMum } from '../helpers/step-inputs.js';
 
 // Text the sample's EFI application (efitools' HelloWorld.efi) draws on the console.
+/** Issue 6's twenty values across SOFTWARE, SYSTEM (through CurrentControlSet) and the default user. */
+const TWENTY = Array.from({ length: 20 }, (_, i) => {
+  const hive = ['SOFTWARE', 'SYSTEM', 'NTUSER'][i % 3];
+  const key = hive === 'SYSTEM' ? 'CurrentControlSet\\Control\\Contoso' : hive === 'NTUSER' ? 'Software\\Contoso' : 'Contoso\\Twenty';
+  return { hive, key, name: `Value${i}`, data: 1000 + i };
+});
+
+const sha256 = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+
 const EFI_APP_TEXT = 'This file is used to prove you have managed';
 
 describe('a recipe with every step kind', { skip: !hasCorpus() && 'no corpus' }, () => {
@@ -23,6 +37,8 @@ describe('a recipe with every step kind', { skip: !hasCorpus() && 'no corpus' },
   let iso: string;
   let x: string;
   let recipeText: string;
+  let sourceHash: string;
+  let source: string;
 
   const hivexget = async (hive: string, key: string, value: string) => (await runTool('hivexget', [hive, key, value])).stdout.trim();
   const hasKey = (hive: string, key: string) =>
@@ -35,8 +51,9 @@ describe('a recipe with every step kind', { skip: !hasCorpus() && 'no corpus' },
 
   before(async () => {
     tmp = await makeTempDir('deployforge-every-step-');
-    const source = join(tmp.path, 'sample.iso');
+    source = join(tmp.path, 'sample.iso');
     await makeSampleMedia(source, { sizeMb: 10, editions: 2, seed: 41, workDir: tmp.path });
+    sourceHash = await sha256(source);
     const r = join(tmp.path, 'recipe');
     await putFile(join(r, 'drivers', 'vioscsi', 'vioscsi.inf'), stampInf(await readFile(corpusPath('inf/virtio-win/vioscsi_vioscsi.inx'), 'utf8'), 'amd64'));
     await putFile(join(r, 'drivers', 'vioscsi', 'vioscsi.sys'), 'MZ vioscsi payload\r\n');
@@ -55,6 +72,7 @@ describe('a recipe with every step kind', { skip: !hasCorpus() && 'no corpus' },
       '  - type: registry',
       '    hive: SOFTWARE',
       '    set: [ { key: Contoso\\Everything, name: Marker, type: REG_SZ, data: all-steps } ]',
+      ...TWENTY.flatMap((v) => ['  - type: registry', `    hive: ${v.hive}`, `    set: [ { key: '${v.key}', name: ${v.name}, type: REG_DWORD, data: ${v.data} } ]`]),
       '  - type: files',
       '    from: files/tool.cmd',
       '    to: /Windows/Setup/Scripts/tool.cmd',
@@ -112,6 +130,10 @@ describe('a recipe with every step kind', { skip: !hasCorpus() && 'no corpus' },
     await tmp?.cleanup();
   });
 
+  test('the source ISO is unchanged', async () => {
+    assert.equal(await sha256(source), sourceHash);
+  });
+
   test('the recipe uses every step kind the build knows', () => {
     const used = new Set([...recipeText.matchAll(/- type: ([a-z-]+)/g)].map((m) => m[1]));
     assert.deepEqual([...used].sort(), Object.keys(STEP_DEFINITIONS).sort());
@@ -121,8 +143,24 @@ describe('a recipe with every step kind', { skip: !hasCorpus() && 'no corpus' },
     const wim = join(x, 'sources', 'install.wim');
     assert.match((await runTool('wimlib-imagex', ['info', wim])).stdout, /Image Count:\s+1/);
     const hives = join(tmp.path, 'hives');
-    await runTool('wimlib-imagex', ['extract', wim, '1', '/Windows/System32/config/SOFTWARE', '/Windows/System32/config/SYSTEM', `--dest-dir=${hives}`, '--no-acls']);
+    await runTool('wimlib-imagex', [
+      'extract',
+      wim,
+      '1',
+      '/Windows/System32/config/SOFTWARE',
+      '/Windows/System32/config/SYSTEM',
+      '/Users/Default/NTUSER.DAT',
+      `--dest-dir=${hives}`,
+      '--no-acls',
+    ]);
     const software = join(hives, 'SOFTWARE');
+    // The sample's SYSTEM selects ControlSet001 (Select\Current), where CurrentControlSet lands.
+    assert.equal(await hivexget(join(hives, 'SYSTEM'), 'Select', 'Current'), '1');
+    for (const v of TWENTY) {
+      const file = join(hives, v.hive === 'NTUSER' ? 'NTUSER.DAT' : v.hive);
+      const key = v.key.replace('CurrentControlSet', 'ControlSet001');
+      assert.equal(await hivexget(file, key, v.name), String(v.data), `${v.hive}\\${key} ${v.name}`);
+    }
     assert.equal(await hivexget(software, 'Contoso\\Everything', 'Marker'), 'all-steps');
     assert.equal(await hivexget(software, 'Policies\\Microsoft\\Windows\\DataCollection', 'AllowTelemetry'), '0');
     assert.equal(await hivexget(join(hives, 'SYSTEM'), 'Setup\\MoSetup', 'AllowUpgradesWithUnsupportedTPMOrCPU'), '1');

@@ -42,15 +42,15 @@ async function inputs(dir: string): Promise<{ recipe: string; file: string; fold
   }
   lines.push(
     '  - type: files',
-    `    from: ${file}`,
+    '    from: tool.cmd',
     '    to: /Windows/Setup/Scripts/tool.cmd',
     '  - type: files',
-    `    from: ${join(dir, 'folder')}`,
+    '    from: folder',
     '    to: /Tools/Folder',
     '  - type: remove-files',
     '    paths: [ /Windows/System32/DriverStore/FileRepository/sample000.inf_amd64_00000001 ]',
     'media:',
-    `  - { from: ${media}, to: /README-MEDIA.txt }`,
+    '  - { from: README-MEDIA.txt, to: /README-MEDIA.txt }',
     '',
   );
   const recipe = join(dir, 'bench.yaml');

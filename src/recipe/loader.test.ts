@@ -365,3 +365,35 @@ test('caps YAML alias expansion', async () => {
   const issue = (await expectIssues(path, 'DF_RECIPE_SYNTAX'))[0];
   assert.match(issue.message, /alias/);
 });
+
+test('relative inputs must stay in the recipe folder: .. escapes are refused with the field named', async () => {
+  const tmp = await makeTempDir();
+  try {
+    const path = join(tmp.path, 'escape.yaml');
+    await writeFile(
+      path,
+      [
+        'version: 1',
+        'name: escape',
+        'steps:',
+        '  - type: files',
+        '    from: ../../etc/passwd',
+        '    to: /Windows/x',
+        '  - type: files',
+        '    from: /etc/hostname',
+        '    to: /Windows/y',
+        '  - type: files',
+        '    from: sub/../ok.txt',
+        '    to: /Windows/z',
+        '',
+      ].join('\n'),
+    );
+    const issues = await expectIssues(path, 'DF_RECIPE_INVALID');
+    assert.match(issueFor(issues, 'steps[0].from').message, /inside the recipe's folder/);
+    assert.equal(issueFor(issues, 'steps[0].from').line, 5);
+    assert.ok(!issues.some((i) => i.field === 'steps[1].from'), 'an absolute path is an explicit choice');
+    assert.ok(!issues.some((i) => i.field === 'steps[2].from'), 'a .. that stays inside is fine');
+  } finally {
+    await tmp.cleanup();
+  }
+});

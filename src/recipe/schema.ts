@@ -25,6 +25,21 @@ export const MediaPath = z
 /** A file or folder on the machine running DeployForge; relative paths are resolved from the recipe file that names them. */
 export const LocalPath = z.string().min(1).describe('local file or folder; relative paths are resolved from the recipe file that names them');
 
+/** True when `path`, relative, stays inside the folder it is resolved from. */
+const staysInside = (path: string): boolean => {
+  const depth = path.split(/[\\/]+/).reduce((d, part) => (d < 0 ? d : part === '..' ? d - 1 : part === '' || part === '.' ? d : d + 1), 0);
+  return depth >= 0;
+};
+
+/** An input the recipe brings along (files, scripts, drivers, packages). A relative path must stay
+ *  inside the recipe's folder, so a recipe folder is self-contained and can be moved or shared and
+ *  a `..` cannot reach elsewhere by mistake; an absolute path is an explicit choice and is taken as is. */
+export const InputPath = z
+  .string()
+  .min(1)
+  .refine((p) => /^([\\/]|[A-Za-z]:)/.test(p) || staysInside(p), { error: "expected a path inside the recipe's folder: this one escapes it with .. (give an absolute path if you mean it)" })
+  .describe("file or folder: relative paths are resolved from the recipe file and must stay inside its folder");
+
 // ── source, editions ─────────────────────────────────────────────────────────────────────────
 
 export const SourceSchema = z
@@ -130,7 +145,7 @@ export const RegistryStepSchema = z
     type: z.literal('registry'),
     description: z.string().optional(),
     hive: HiveSchema.optional(),
-    reg: LocalPath.optional().describe('a .reg file (REGEDIT4 or Windows Registry Editor 5.00) to import'),
+    reg: InputPath.optional().describe('a .reg file (REGEDIT4 or Windows Registry Editor 5.00) to import'),
     set: z.array(RegistrySetSchema).optional(),
     delete: z.array(RegistryDeleteSchema).optional(),
   })
@@ -147,7 +162,7 @@ export const FilesStepSchema = z
   .object({
     type: z.literal('files'),
     description: z.string().optional(),
-    from: LocalPath.describe('local file or folder to copy'),
+    from: InputPath.describe('local file or folder to copy'),
     to: ImagePath.describe('destination inside the image; a folder is copied into it recursively'),
   })
   .strict()
@@ -231,7 +246,7 @@ registerStepSchema('remove-files', RemoveFilesStepSchema);
 
 export const MediaFileSchema = z
   .object({
-    from: LocalPath.describe('local file or folder to add to the media'),
+    from: InputPath.describe('local file or folder to add to the media'),
     to: MediaPath.describe('destination on the media: / for the root, /sources/$OEM$/... for files Setup copies into Windows'),
   })
   .strict();

@@ -11,7 +11,7 @@ import { DeployForgeError, InputError } from '../../errors.js';
 import { type DriverArchitecture, type DriverFinding, type OsVersion, validateDriverFolder } from '../../formats/inf/index.js';
 import { decodeValueData } from '../../formats/regf/value.js';
 import type { WindowsImage } from '../../image/windows-image.js';
-import { LocalPath } from '../../recipe/schema.js';
+import { InputPath } from '../../recipe/schema.js';
 import { defineStep, type StepPlan } from '../define-step.js';
 
 export const DRIVER_INJECTIONS = ['winpe-driver-folder', 'image', 'boot-wim'] as const;
@@ -21,7 +21,7 @@ export const DriversStepSchema = z
   .object({
     type: z.literal('drivers'),
     description: z.string().optional(),
-    folders: z.array(LocalPath).min(1).describe('folders of driver packages (.inf with its .sys, .cat and other files), one package or many per folder'),
+    folders: z.array(InputPath).min(1).describe('folders of driver packages (.inf with its .sys, .cat and other files), one package or many per folder'),
     inject: z
       .array(z.enum(DRIVER_INJECTIONS))
       .min(1)

@@ -11,7 +11,7 @@ import { InputError } from '../../errors.js';
 import { RESERVED_SCRIPT_PREFIX, SCRIPT_NAME, SCRIPTS_FOLDER } from '../../formats/unattend/generate-scripts.js';
 import type { WindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
-import { LocalPath, type RegistryStep } from '../../recipe/schema.js';
+import { InputPath, type RegistryStep } from '../../recipe/schema.js';
 import { type ChangeTime, defineStep, type StepApplyContext, type StepPlan } from '../define-step.js';
 import { type RegistryChange, registryStep } from '../registry/step.js';
 
@@ -57,7 +57,7 @@ export const ScriptEntrySchema = z
   .object({
     name: ScriptNameSchema.describe('file name under C:\\Windows\\Setup\\Scripts, ending in .ps1 or .cmd; its log is NAME.log'),
     content: z.string().optional().describe('the script text (written with CRLF line ends; .ps1 as UTF-8 with BOM)'),
-    file: LocalPath.optional().describe('a local script file, copied byte for byte'),
+    file: InputPath.optional().describe('a local script file, copied byte for byte'),
   })
   .strict()
   .superRefine((entry, ctx) => {

@@ -11,14 +11,14 @@ import type { UnattendArchitecture } from '../../formats/unattend/generate.js';
 import { textOf, type UnattendDocument, type UnattendElement, type UnattendNode } from '../../formats/unattend/model.js';
 import { UnattendOptionsSchema } from '../../formats/unattend/options-schema.js';
 import type { WindowsImage } from '../../image/windows-image.js';
-import { LocalPath } from '../../recipe/schema.js';
+import { InputPath } from '../../recipe/schema.js';
 import { type AnswerFileRequest, defineStep, emptyUnattendContributions, type StepPlan } from '../define-step.js';
 import { type AnswerFileTarget, composeAnswerFile } from './compose.js';
 
 export const UnattendStepSchema = UnattendOptionsSchema.extend({
   type: z.literal('unattend'),
   architecture: UnattendOptionsSchema.shape.architecture.optional().describe("amd64, arm64 or x86; defaults to the edition's architecture"),
-  file: LocalPath.optional().describe('an existing answer file to start from; the step merges its settings into it and keeps everything else'),
+  file: InputPath.optional().describe('an existing answer file to start from; the step merges its settings into it and keeps everything else'),
   placement: z
     .enum(['auto', 'media-root', 'oem-panther', 'boot-wim'])
     .optional()

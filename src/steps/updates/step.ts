@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DeployForgeError, InputError, toDeployForgeError } from '../../errors.js';
 import { type CabInfo, openCabFile, readCab, readCabFile, readMsu } from '../../formats/cab/index.js';
 import type { WindowsImage } from '../../image/windows-image.js';
-import { LocalPath } from '../../recipe/schema.js';
+import { InputPath } from '../../recipe/schema.js';
 import { type ByteSource, FileSource } from '../../util/byte-source.js';
 import { type ChangeTime, defineStep, type StepPlan } from '../define-step.js';
 
@@ -20,7 +20,7 @@ export const UpdatesStepSchema = z
     type: z.literal('updates'),
     description: z.string().optional(),
     packages: z
-      .array(LocalPath)
+      .array(InputPath)
       .min(1)
       .describe('.msu and .cab update packages (Microsoft Update Catalog); installed servicing stack first, then cumulative updates, then the rest, each kind in the order given'),
     method: z

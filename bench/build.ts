@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeSampleMedia } from '../src/sample/sample-media.js';
 import { timeCommand } from './inspect.js';
+import { xorrisoWindowsIsoArgs } from './iso.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = join(root, '.work', 'bench');
@@ -113,28 +114,7 @@ async function linuxRoute(iso: string, dir: string, ins: Awaited<ReturnType<type
   spawnSync('cp', [ins.media, join(tree, 'README-MEDIA.txt')]);
   parts['move and copy'] = Number(process.hrtime.bigint() - startMove) / 1e6;
   const rebuilt = join(dir, 'linux-route.iso');
-  run('xorriso', 'xorriso', [
-    '-as',
-    'mkisofs',
-    '-iso-level',
-    '3',
-    '-J',
-    '-joliet-long',
-    '-V',
-    'BENCH',
-    '-b',
-    'boot/etfsboot.com',
-    '-no-emul-boot',
-    '-boot-load-size',
-    '8',
-    '-eltorito-alt-boot',
-    '-e',
-    'efi/microsoft/boot/efisys.bin',
-    '-no-emul-boot',
-    '-o',
-    rebuilt,
-    tree,
-  ]);
+  run('xorriso', 'xorriso', xorrisoWindowsIsoArgs('BENCH', tree, rebuilt));
   await rm(tree, { recursive: true, force: true });
   await rm(rebuilt, { force: true });
   await rm(hives, { recursive: true, force: true });

@@ -13,6 +13,35 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const work = join(root, '.work', 'bench');
 const sizeMb = Number(process.env.DEPLOYFORGE_BENCH_SIZE_MB ?? 3072);
 
+/**
+ * xorriso arguments that make a bootable Windows ISO (BIOS and UEFI El Torito entries) from an
+ * extracted media `tree`: the tool a Linux user remasters with, the baseline the benchmarks time.
+ */
+export function xorrisoWindowsIsoArgs(label: string, tree: string, out: string): string[] {
+  return [
+    '-as',
+    'mkisofs',
+    '-iso-level',
+    '3',
+    '-J',
+    '-joliet-long',
+    '-V',
+    label,
+    '-b',
+    'boot/etfsboot.com',
+    '-no-emul-boot',
+    '-boot-load-size',
+    '8',
+    '-eltorito-alt-boot',
+    '-e',
+    'efi/microsoft/boot/efisys.bin',
+    '-no-emul-boot',
+    '-o',
+    out,
+    tree,
+  ];
+}
+
 export async function benchIsoRemaster(): Promise<string> {
   await mkdir(work, { recursive: true });
   const iso = join(work, `sample-${sizeMb}.iso`);
@@ -41,32 +70,7 @@ export async function benchIsoRemaster(): Promise<string> {
   await writeFile(join(tree, 'sources', 'boot.wim'), Buffer.alloc(64 * 1024, 0x5a));
   await rm(join(tree, '[BOOT]'), { recursive: true, force: true });
   const rebuilt = join(work, 'rebuilt.iso');
-  const xorriso = timeCommand(
-    'xorriso',
-    [
-      '-as',
-      'mkisofs',
-      '-iso-level',
-      '3',
-      '-J',
-      '-joliet-long',
-      '-V',
-      'REBUILT',
-      '-b',
-      'boot/etfsboot.com',
-      '-no-emul-boot',
-      '-boot-load-size',
-      '8',
-      '-eltorito-alt-boot',
-      '-e',
-      'efi/microsoft/boot/efisys.bin',
-      '-no-emul-boot',
-      '-o',
-      rebuilt,
-      tree,
-    ],
-    1,
-  );
+  const xorriso = timeCommand('xorriso', xorrisoWindowsIsoArgs('REBUILT', tree, rebuilt), 1);
   await rm(tree, { recursive: true, force: true });
   await rm(rebuilt, { force: true });
   if (!cp.ok || !cpSync.ok || !extract.ok || !xorriso.ok) throw new Error('a baseline tool failed in the ISO benchmark');

@@ -3,19 +3,29 @@
 // `wimlib-imagex verify` and `dir --detailed` on the committed WIM. The security-descriptor check
 // uses the corpus's empty_dacl.wim, whose /file carries an NT security descriptor.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { corpusPath, hasCorpus, makeTempDir } from '../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../test/helpers/fixtures.js';
+import { describe, test } from 'node:test';
+import { hasCorpus } from '../../test/helpers/corpus.js';
+import {
+  copyWim,
+  freshPath,
+  hivexget,
+  planStep,
+  runStep,
+  sha256,
+  useSampleInstallWim,
+  useTempDir,
+  wimlibDetailed,
+  wimlibExtract,
+  wimlibExtractFile,
+  wimWithSecuredHive,
+} from '../../test/helpers/step-harness.js';
 import { BuildStepContext } from '../build/step-context.js';
-import { openWimEdit } from '../formats/wim/index.js';
-import { openWindowsImage, type WindowsImage } from '../image/windows-image.js';
+import { openWindowsImage } from '../image/windows-image.js';
 import { silentProgress } from '../progress.js';
 import type { RegistryStep } from '../recipe/schema.js';
 import { runTool } from '../util/exec.js';
-import type { StepDefinition } from './define-step.js';
 import { filesStep } from './files/step.js';
 import { registryStep } from './registry/step.js';
 import { removeFilesStep } from './remove-files/step.js';
@@ -24,55 +34,8 @@ const SOFTWARE = '/Windows/System32/config/SOFTWARE';
 const SYSTEM = '/Windows/System32/config/SYSTEM';
 const LUA_KEY = 'Microsoft\\Windows\\CurrentVersion\\Policies\\System';
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
-let n = 0;
-
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-
-/** A fresh copy of the sample install.wim. */
-async function copyOfSample(): Promise<string> {
-  const path = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, path);
-  return path;
-}
-
-/** Extracts image files with wimlib into a new folder; returns it. */
-async function wimlibExtract(wim: string, index: number, ...paths: string[]): Promise<string> {
-  const dest = join(tmp.path, `extract-${++n}`);
-  await runTool('wimlib-imagex', ['extract', wim, String(index), ...paths, `--dest-dir=${dest}`, '--no-acls']);
-  return dest;
-}
-
-async function hivexget(hive: string, key: string, value: string): Promise<string> {
-  return (await runTool('hivexget', [hive, key, value])).stdout.trim();
-}
-
-/** `wimlib-imagex dir --detailed` of one path: its attributes and security descriptor lines. */
-async function detailed(wim: string, index: number, path: string): Promise<{ attributes: string; sd: string }> {
-  const text = (await runTool('wimlib-imagex', ['dir', wim, String(index), `--path=${path}`, '--detailed'])).stdout;
-  const field = (name: string) => new RegExp(`^${name}\\s+= (.*)$`, 'm').exec(text)?.[1] ?? '';
-  return { attributes: field('Attributes'), sd: field('Security Descriptor') };
-}
-
-async function runStep<O, C>(step: StepDefinition<O, C>, options: unknown, image: WindowsImage) {
-  const parsed = step.schema.parse(options);
-  const plan = await step.plan(parsed, image, { baseDir: tmp.path });
-  await step.apply(plan.changes, image, silentProgress, new BuildStepContext());
-  return plan;
-}
-
-before(async () => {
-  tmp = await makeTempDir('deployforge-steps-');
-  sampleWim = await makeSampleInstallWim(tmp.path);
-});
-
-after(async () => {
-  await tmp?.cleanup();
-});
+const tmp = useTempDir('deployforge-steps-');
+const sampleWim = useSampleInstallWim(tmp);
 
 describe('registry step', () => {
   const options = {
@@ -90,14 +53,14 @@ describe('registry step', () => {
   } satisfies RegistryStep;
 
   test('plan lists exact old → new values, as hivexget reads them, and changes nothing', async () => {
-    const wim = await copyOfSample();
-    const hives = await wimlibExtract(wim, 1, SOFTWARE);
+    const wim = await copyWim(tmp.path, sampleWim.path);
+    const hives = await wimlibExtract(tmp.path, wim, 1, SOFTWARE);
     assert.equal(await hivexget(join(hives, 'SOFTWARE'), LUA_KEY, 'EnableLUA'), '1');
     assert.equal(await hivexget(join(hives, 'SOFTWARE'), 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon', 'Shell'), 'explorer.exe');
     const before = await sha256(wim);
     const image = await openWindowsImage(wim, 1);
     try {
-      const plan = await registryStep.plan(registryStep.schema.parse(options), image, { baseDir: tmp.path });
+      const plan = await planStep(registryStep, options, image, tmp.path);
       const shown = plan.changes.map((c) => ({
         kind: c.kind,
         key: c.key,
@@ -127,29 +90,29 @@ describe('registry step', () => {
   });
 
   test('apply + commit: wimlib verifies, hivexget reads the new values, the hive keeps its attributes', async () => {
-    const wim = await copyOfSample();
-    const was = await detailed(wim, 1, SOFTWARE);
+    const wim = await copyWim(tmp.path, sampleWim.path);
+    const was = await wimlibDetailed(wim, 1, SOFTWARE);
     const image = await openWindowsImage(wim, 1);
     try {
-      await runStep(registryStep, options, image);
+      await runStep(registryStep, options, image, tmp.path);
       const result = await image.commit();
       assert.deepEqual(result.hivesWritten, [SOFTWARE], 'only the touched hive is written, once');
     } finally {
       await image.close();
     }
     await runTool('wimlib-imagex', ['verify', wim]);
-    const hives = await wimlibExtract(wim, 1, SOFTWARE);
+    const hives = await wimlibExtract(tmp.path, wim, 1, SOFTWARE);
     const hive = join(hives, 'SOFTWARE');
     assert.equal(await hivexget(hive, LUA_KEY, 'EnableLUA'), '0');
     assert.equal(await hivexget(hive, 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon', 'Shell'), 'custom.exe');
     await assert.rejects(hivexget(hive, LUA_KEY, 'PromptOnSecureDesktop'), 'the deleted value is gone');
-    assert.deepEqual(await detailed(wim, 1, SOFTWARE), was, 'attributes (and security descriptor) unchanged');
-    const other = await wimlibExtract(wim, 2, SOFTWARE);
+    assert.deepEqual(await wimlibDetailed(wim, 1, SOFTWARE), was, 'attributes (and security descriptor) unchanged');
+    const other = await wimlibExtract(tmp.path, wim, 2, SOFTWARE);
     assert.equal(await hivexget(join(other, 'SOFTWARE'), LUA_KEY, 'EnableLUA'), '1', 'edition 2 is untouched');
   });
 
   test('resolves CurrentControlSet to ControlSet001 for set entries and .reg files', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const reg = join(tmp.path, 'svc.reg');
     await writeFile(
       reg,
@@ -161,8 +124,9 @@ describe('registry step', () => {
         registryStep,
         { type: 'registry', hive: 'SYSTEM', set: [{ key: 'CurrentControlSet\\Services\\DiagTrack', name: 'Start', type: 'REG_DWORD', data: 4 }] },
         image,
+        tmp.path,
       );
-      const fromReg = await runStep(registryStep, { type: 'registry', reg: 'svc.reg' }, image);
+      const fromReg = await runStep(registryStep, { type: 'registry', reg: 'svc.reg' }, image, tmp.path);
       const brief = (c: (typeof fromSet.changes)[number]) => ({ hive: c.hive, key: c.key, old: 'old' in c ? c.old?.data : undefined });
       assert.deepEqual(fromSet.changes.map(brief), [{ hive: 'SYSTEM', key: 'ControlSet001\\Services\\DiagTrack', old: '2' }]);
       assert.deepEqual(fromReg.changes.filter((c) => c.kind === 'set-value').map(brief), [
@@ -175,7 +139,7 @@ describe('registry step', () => {
       await image.close();
     }
     await runTool('wimlib-imagex', ['verify', wim]);
-    const out = await wimlibExtract(wim, 1, SYSTEM, '/Users/Default/NTUSER.DAT');
+    const out = await wimlibExtract(tmp.path, wim, 1, SYSTEM, '/Users/Default/NTUSER.DAT');
     assert.equal(await hivexget(join(out, 'SYSTEM'), 'ControlSet001\\Services\\DiagTrack', 'Start'), '4');
     assert.equal(await hivexget(join(out, 'SYSTEM'), 'ControlSet001\\Services\\SysMain', 'Start'), '4');
     await assert.rejects(hivexget(join(out, 'SYSTEM'), 'CurrentControlSet\\Services\\DiagTrack', 'Start'), 'no CurrentControlSet key was created');
@@ -185,34 +149,27 @@ describe('registry step', () => {
   test('keeps the security descriptor and attributes of a replaced hive (empty_dacl.wim)', { skip: !hasCorpus() && 'the shared corpus is not there' }, async () => {
     // A WIM whose SOFTWARE hive file carries an NT security descriptor: empty_dacl.wim's /file,
     // moved to the hive's path and given the sample's SOFTWARE contents.
-    const wim = join(tmp.path, `sd-${++n}.wim`);
-    await runTool('wimlib-imagex', ['export', corpusPath('wim/wimlib/empty_dacl.wim'), '1', wim, '--compress=none']);
-    const hiveBytes = await readFile(join(await wimlibExtract(sampleWim, 1, SOFTWARE), 'SOFTWARE'));
-    const prep = await openWimEdit(wim, 1);
-    prep.mkdir('/Windows/System32/config');
-    prep.rename('/file', SOFTWARE);
-    prep.replaceFile(SOFTWARE, hiveBytes);
-    await prep.commit();
-    const was = await detailed(wim, 1, SOFTWARE);
+    const wim = await wimWithSecuredHive(tmp.path, sampleWim.path, SOFTWARE);
+    const was = await wimlibDetailed(wim, 1, SOFTWARE);
     assert.notEqual(was.sd, '', 'the fixture hive has a security descriptor');
 
     const image = await openWindowsImage(wim, 1);
     try {
-      await runStep(registryStep, { type: 'registry', hive: 'SOFTWARE', set: [{ key: LUA_KEY, name: 'EnableLUA', type: 'REG_DWORD', data: 0 }] }, image);
+      await runStep(registryStep, { type: 'registry', hive: 'SOFTWARE', set: [{ key: LUA_KEY, name: 'EnableLUA', type: 'REG_DWORD', data: 0 }] }, image, tmp.path);
       await image.commit();
     } finally {
       await image.close();
     }
     await runTool('wimlib-imagex', ['verify', wim]);
-    assert.deepEqual(await detailed(wim, 1, SOFTWARE), was, 'security descriptor and attributes unchanged');
-    assert.equal(await hivexget(join(await wimlibExtract(wim, 1, SOFTWARE), 'SOFTWARE'), LUA_KEY, 'EnableLUA'), '0');
+    assert.deepEqual(await wimlibDetailed(wim, 1, SOFTWARE), was, 'security descriptor and attributes unchanged');
+    assert.equal(await hivexget(await wimlibExtractFile(tmp.path, wim, 1, SOFTWARE), LUA_KEY, 'EnableLUA'), '0');
   });
 });
 
 describe('files and remove-files steps', () => {
   test('plan lists additions, replacements and removals with sizes; apply + commit lands them', async () => {
-    const wim = await copyOfSample();
-    const local = join(tmp.path, `local-${++n}`);
+    const wim = await copyWim(tmp.path, sampleWim.path);
+    const local = freshPath(tmp.path, 'local');
     await mkdir(join(local, 'tree', 'sub'), { recursive: true });
     await writeFile(join(local, 'tree', 'a.txt'), 'alpha\r\n');
     await writeFile(join(local, 'tree', 'sub', 'b.bin'), Buffer.alloc(5000, 7));
@@ -223,14 +180,13 @@ describe('files and remove-files steps', () => {
     let removed: string[];
     try {
       const kernelSize = image.stat('/Windows/System32/kernel32.dll')?.size;
-      const parse = <O, C>(s: StepDefinition<O, C>, o: unknown) => s.schema.parse(o);
-      const context = { baseDir: local };
-      const folder = await filesStep.plan(parse(filesStep, { type: 'files', from: 'tree', to: '/Windows/Setup/Scripts' }), image, context);
-      const file = await filesStep.plan(parse(filesStep, { type: 'files', from: 'kernel32.dll', to: '/Windows/System32/' }), image, context);
-      const gone = await removeFilesStep.plan(
-        parse(removeFilesStep, { type: 'remove-files', paths: ['/Windows/System32/DriverStore/FileRepository/sample00*', '/Program Files/WindowsApps/**', '/No/Such'] }),
+      const folder = await planStep(filesStep, { type: 'files', from: 'tree', to: '/Windows/Setup/Scripts' }, image, local);
+      const file = await planStep(filesStep, { type: 'files', from: 'kernel32.dll', to: '/Windows/System32/' }, image, local);
+      const gone = await planStep(
+        removeFilesStep,
+        { type: 'remove-files', paths: ['/Windows/System32/DriverStore/FileRepository/sample00*', '/Program Files/WindowsApps/**', '/No/Such'] },
         image,
-        context,
+        local,
       );
       assert.deepEqual(
         folder.changes.map((c) => ({ kind: c.kind, path: c.path, size: 'size' in c ? c.size : undefined })),
@@ -263,7 +219,7 @@ describe('files and remove-files steps', () => {
     const listing = (await runTool('wimlib-imagex', ['dir', wim, '1'])).stdout.split('\n');
     for (const path of removed) assert.ok(!listing.includes(path), `${path} is gone`);
     assert.ok(listing.includes('/Program Files/WindowsApps'));
-    const out = await wimlibExtract(wim, 1, '/Windows/Setup', '/Windows/System32/kernel32.dll');
+    const out = await wimlibExtract(tmp.path, wim, 1, '/Windows/Setup', '/Windows/System32/kernel32.dll');
     assert.equal(await readFile(join(out, 'Setup', 'Scripts', 'a.txt'), 'utf8'), 'alpha\r\n');
     assert.deepEqual(await readFile(join(out, 'Setup', 'Scripts', 'sub', 'b.bin')), Buffer.alloc(5000, 7));
     assert.equal(await readFile(join(out, 'kernel32.dll'), 'utf8'), 'not really a dll');

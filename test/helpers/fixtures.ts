@@ -116,11 +116,22 @@ export async function makeFixture(kind: FixtureKind, dir: string): Promise<strin
   }
 }
 
-/** sources/install.wim of a fresh sample ISO (real hives, `editions` editions), in `dir`. */
-export async function makeSampleInstallWim(dir: string, editions = 2): Promise<string> {
+/** Makes a small sample ISO in `dir` and extracts `files` of it into `dir`/iso. */
+async function extractSampleIso(dir: string, media: { editions: number; seed?: number }, files: string[]): Promise<void> {
   const { makeSampleMedia } = await import('../../src/sample/sample-media.js');
   const iso = join(dir, 'sample.iso');
-  await makeSampleMedia(iso, { sizeMb: 12, editions, workDir: dir });
-  await runTool('7zz', ['x', '-y', `-o${join(dir, 'iso')}`, iso, 'sources/install.wim']);
+  await makeSampleMedia(iso, { sizeMb: 12, editions: media.editions, seed: media.seed, workDir: dir });
+  await runTool('7zz', ['x', '-y', `-o${join(dir, 'iso')}`, iso, ...files]);
+}
+
+/** sources/install.wim of a fresh sample ISO (real hives, `editions` editions), in `dir`. */
+export async function makeSampleInstallWim(dir: string, editions = 2): Promise<string> {
+  await extractSampleIso(dir, { editions }, ['sources/install.wim']);
   return join(dir, 'iso', 'sources', 'install.wim');
+}
+
+/** sources/install.wim and sources/boot.wim of a fresh sample ISO, in `dir`: for steps that also edit boot.wim. */
+export async function makeSampleSetupWims(dir: string, media: { editions: number; seed?: number }): Promise<{ install: string; boot: string }> {
+  await extractSampleIso(dir, media, ['sources/install.wim', 'sources/boot.wim']);
+  return { install: join(dir, 'iso', 'sources', 'install.wim'), boot: join(dir, 'iso', 'sources', 'boot.wim') };
 }

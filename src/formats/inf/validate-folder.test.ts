@@ -1,29 +1,13 @@
 // validateDriverFolder on temporary driver folders built from corpus INFs (built the way the
 // virtio-win build and stampinf would, or left as templates) plus dummy files, some missing.
 import assert from 'node:assert/strict';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { corpusPath, hasCorpus, makeTempDir } from '../../../test/helpers/corpus.js';
+import { putFile, stampInf } from '../../../test/helpers/step-inputs.js';
 import { InputError } from '../../errors.js';
 import { type DriverFolderReport, validateDriverFolder } from './validate-folder.js';
-
-/** What the virtio-win build puts in place of its INX_ words, and stampinf of $ARCH$. */
-function buildInf(template: string, arch: string): string {
-  const replacements: Array<[RegExp, string]> = [
-    [/\$ARCH\$/g, arch],
-    [/\$KMDFVERSION\$/g, '1.15'],
-    [/INX_COPYRIGHT_\d/g, 'Copyright (c) Red Hat, Inc.'],
-    [/INX_COMPANY/g, 'Red Hat, Inc.'],
-    [/INX_PREFIX_(VENDOR|VIRTIO|QEMU)/g, 'Red Hat '],
-    [/INX_PLATFORM_DRIVERS_DIR/g, '13'],
-    [/INX_SUBSYS_VENDOR_ID/g, '1AF4'],
-    [/INX_BASE_ON_SYSTEM_ROOT_DRIVER_DIR/g, '\\SystemRoot\\System32\\DriverStore'],
-  ];
-  let text = template;
-  for (const [pattern, value] of replacements) text = text.replace(pattern, value);
-  return text;
-}
 
 const codes = (report: DriverFolderReport, inf?: string): string[] =>
   report.findings
@@ -31,11 +15,8 @@ const codes = (report: DriverFolderReport, inf?: string): string[] =>
     .map((finding) => finding.code)
     .sort();
 
-async function put(root: string, path: string, content: string | Uint8Array = 'MZ dummy'): Promise<void> {
-  const full = join(root, path);
-  await mkdir(join(full, '..'), { recursive: true });
-  await writeFile(full, content);
-}
+/** Writes `path` below `root`; without content, a dummy payload file. */
+const put = (root: string, path: string, content: string | Uint8Array = 'MZ dummy') => putFile(join(root, path), content);
 
 describe('validateDriverFolder', { skip: !hasCorpus() && 'no corpus' }, () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -48,7 +29,7 @@ describe('validateDriverFolder', { skip: !hasCorpus() && 'no corpus' }, () => {
 
   test('accepts a built vioscsi package and marks it boot-critical', async () => {
     const root = join(tmp.path, 'vioscsi-ok');
-    await put(root, 'vioscsi.inf', buildInf(await corpus('vioscsi_vioscsi.inx'), 'amd64'));
+    await put(root, 'vioscsi.inf', stampInf(await corpus('vioscsi_vioscsi.inx'), 'amd64'));
     await put(root, 'vioscsi.sys');
     await put(root, 'vioscsi.cat');
     const report = await validateDriverFolder(root, { architecture: 'amd64' });
@@ -73,7 +54,7 @@ describe('validateDriverFolder', { skip: !hasCorpus() && 'no corpus' }, () => {
 
   test('matches file names case-insensitively, as NTFS does', async () => {
     const root = join(tmp.path, 'viostor-case');
-    await put(root, 'VioStor.INF', buildInf(await corpus('viostor_viostor.inx'), 'amd64'));
+    await put(root, 'VioStor.INF', stampInf(await corpus('viostor_viostor.inx'), 'amd64'));
     await put(root, 'VIOSTOR.SYS');
     await put(root, 'ViOsToR.CaT');
     const report = await validateDriverFolder(root, { architecture: 'amd64' });
@@ -83,7 +64,7 @@ describe('validateDriverFolder', { skip: !hasCorpus() && 'no corpus' }, () => {
 
   test('reports a missing driver file as an error and a missing catalog as a warning', async () => {
     const root = join(tmp.path, 'viorng-missing');
-    await put(root, 'rng/viorng.inf', buildInf(await corpus('viorng_viorng_viorng.inf'), 'amd64'));
+    await put(root, 'rng/viorng.inf', stampInf(await corpus('viorng_viorng_viorng.inf'), 'amd64'));
     await put(root, 'rng/viorng.sys');
     await put(root, 'viorngum.dll'); // in the wrong folder: files sit beside their INF
     const report = await validateDriverFolder(root, { architecture: 'amd64' });
@@ -106,7 +87,7 @@ describe('validateDriverFolder', { skip: !hasCorpus() && 'no corpus' }, () => {
 
   test('refuses an INF built for another architecture', async () => {
     const root = join(tmp.path, 'wrong-arch');
-    await put(root, 'vioscsi.inf', buildInf(await corpus('vioscsi_vioscsi.inx'), 'amd64'));
+    await put(root, 'vioscsi.inf', stampInf(await corpus('vioscsi_vioscsi.inx'), 'amd64'));
     await put(root, 'vioscsi.sys');
     await put(root, 'vioscsi.cat');
     const report = await validateDriverFolder(root, { architecture: 'arm64' });
@@ -275,7 +256,7 @@ describe('validateDriverFolder', { skip: !hasCorpus() && 'no corpus' }, () => {
     };
     for (const name of names) {
       const dir = name.split('_')[0];
-      const text = buildInf(await corpus(name), 'amd64');
+      const text = stampInf(await corpus(name), 'amd64');
       await put(root, `${dir}/${name.replace(/\.inx$/, '.inf')}`, text);
       const catalog = /CatalogFile\s*=\s*(\S+)/i.exec(text)?.[1] ?? '';
       await put(root, `${dir}/${catalog}`);

@@ -3,14 +3,13 @@
 // fallback and the media file; apply over two editions writes boot.wim once, and wimlib + hivexget
 // read LabConfig back from boot.wim index 2 and LabConfig/MoSetup from each edition.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeTempDir } from '../../../test/helpers/corpus.js';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { before, describe, test } from 'node:test';
+import { makeSampleSetupWims } from '../../../test/helpers/fixtures.js';
+import { copyWim, freshPath, hivexget, planStep, useTempDir, wimlibExtractFile } from '../../../test/helpers/step-harness.js';
 import { BuildStepContext } from '../../build/step-context.js';
 import { openWindowsImage, type WindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
-import { makeSampleMedia } from '../../sample/sample-media.js';
 import { runTool } from '../../util/exec.js';
 import { type BypassChange, BypassStepSchema, bypassStep } from './step.js';
 
@@ -18,23 +17,12 @@ const SYSTEM = '/Windows/System32/config/SYSTEM';
 const LAB_CONFIG = 'Setup\\LabConfig';
 const ALL_VALUES = ['BypassTPMCheck', 'BypassSecureBootCheck', 'BypassRAMCheck', 'BypassCPUCheck', 'BypassStorageCheck'];
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+const tmp = useTempDir('deployforge-bypass-');
 let sampleInstall: string;
 let sampleBoot: string;
-let n = 0;
-
-async function copyOf(path: string, name: string): Promise<string> {
-  const out = join(tmp.path, `${name}-${++n}.wim`);
-  await copyFile(path, out);
-  return out;
-}
 
 /** SYSTEM of image `index` of `wim`, extracted by wimlib. */
-async function extractSystem(wim: string, index: number): Promise<string> {
-  const dest = join(tmp.path, `extract-${++n}`);
-  await runTool('wimlib-imagex', ['extract', wim, String(index), SYSTEM, `--dest-dir=${dest}`, '--no-acls']);
-  return join(dest, 'SYSTEM');
-}
+const extractSystem = (wim: string, index: number) => wimlibExtractFile(tmp.path, wim, index, SYSTEM);
 
 /** Every value under `key`, as hivexget lists them: name → data text. */
 async function hivexValues(hive: string, key: string): Promise<Record<string, string>> {
@@ -42,21 +30,10 @@ async function hivexValues(hive: string, key: string): Promise<Record<string, st
   return Object.fromEntries([...text.matchAll(/^"([^"]*)"=(.*)$/gm)].map((m) => [m[1], m[2].trim()]));
 }
 
-async function planOf(options: unknown, image: WindowsImage) {
-  return bypassStep.plan(BypassStepSchema.parse(options), image, { baseDir: tmp.path });
-}
+const planOf = (options: unknown, image: WindowsImage) => planStep(bypassStep, options, image, tmp.path);
 
 before(async () => {
-  tmp = await makeTempDir('deployforge-bypass-');
-  const iso = join(tmp.path, 'sample.iso');
-  await makeSampleMedia(iso, { sizeMb: 12, editions: 2, seed: 5, workDir: tmp.path });
-  await runTool('7zz', ['x', '-y', `-o${join(tmp.path, 'iso')}`, iso, 'sources/install.wim', 'sources/boot.wim']);
-  sampleInstall = join(tmp.path, 'iso', 'sources', 'install.wim');
-  sampleBoot = join(tmp.path, 'iso', 'sources', 'boot.wim');
-});
-
-after(async () => {
-  await tmp.cleanup();
+  ({ install: sampleInstall, boot: sampleBoot } = await makeSampleSetupWims(await tmp.ready, { editions: 2, seed: 5 }));
 });
 
 describe('bypass schema', () => {
@@ -73,7 +50,7 @@ describe('bypass schema', () => {
 
 describe('bypass plan', () => {
   test('lists boot.wim values without old values, install image values old → new, the fallback and the media file; changes nothing', async () => {
-    const image = await openWindowsImage(await copyOf(sampleInstall, 'install'), 1);
+    const image = await openWindowsImage(await copyWim(tmp.path, sampleInstall, 'install'), 1);
     try {
       const plan = await planOf({ type: 'bypass', appraiserres: true }, image);
       const sets = plan.changes.filter((c): c is Extract<BypassChange, { kind: 'set-value' }> => c.kind === 'set-value');
@@ -117,7 +94,7 @@ describe('bypass plan', () => {
   });
 
   test('a subset of checks plans only those values, and MoSetup only with tpm or cpu', async () => {
-    const image = await openWindowsImage(await copyOf(sampleInstall, 'install'), 1);
+    const image = await openWindowsImage(await copyWim(tmp.path, sampleInstall, 'install'), 1);
     try {
       const plan = await planOf({ type: 'bypass', checks: ['storage', 'ram'], unattendFallback: false }, image);
       assert.deepEqual(
@@ -135,8 +112,8 @@ describe('bypass plan', () => {
 
 describe('bypass apply', () => {
   test('writes LabConfig into boot.wim index 2 once across editions, LabConfig and MoSetup into each edition, the fallback and the empty appraiserres.dll', async () => {
-    const installWim = await copyOf(sampleInstall, 'install');
-    const bootWim = await copyOf(sampleBoot, 'boot');
+    const installWim = await copyWim(tmp.path, sampleInstall, 'install');
+    const bootWim = await copyWim(tmp.path, sampleBoot, 'boot');
     const context = new BuildStepContext({ extractBootWim: async () => bootWim });
     const options = { type: 'bypass', appraiserres: true };
     for (const index of [1, 2]) {
@@ -162,13 +139,13 @@ describe('bypass apply', () => {
     for (const index of [1, 2]) {
       const system = await extractSystem(installWim, index);
       assert.deepEqual(await hivexValues(system, LAB_CONFIG), Object.fromEntries(ALL_VALUES.map((v) => [v, 'dword:00000001'])));
-      assert.equal((await runTool('hivexget', [system, 'Setup\\MoSetup', 'AllowUpgradesWithUnsupportedTPMOrCPU'])).stdout.trim(), '1');
+      assert.equal(await hivexget(system, 'Setup\\MoSetup', 'AllowUpgradesWithUnsupportedTPMOrCPU'), '1');
     }
     await runTool('wimlib-imagex', ['verify', bootWim]);
     await runTool('wimlib-imagex', ['verify', installWim]);
 
     assert.deepEqual(context.unattend.bypassRequirements, { tpm: true, secureBoot: true, ram: true, cpu: true, storage: true });
-    const mediaDir = join(tmp.path, `media-${++n}`);
+    const mediaDir = freshPath(tmp.path, 'media');
     await mkdir(mediaDir);
     const media = await context.media.materialize(mediaDir);
     assert.deepEqual(Object.keys(media), ['sources/appraiserres.dll']);
@@ -176,8 +153,8 @@ describe('bypass apply', () => {
   });
 
   test('a subset of checks writes only those values, and nothing else when the other mechanisms are off', async () => {
-    const installWim = await copyOf(sampleInstall, 'install');
-    const bootWim = await copyOf(sampleBoot, 'boot');
+    const installWim = await copyWim(tmp.path, sampleInstall, 'install');
+    const bootWim = await copyWim(tmp.path, sampleBoot, 'boot');
     const context = new BuildStepContext({ extractBootWim: async () => bootWim });
     const image = await openWindowsImage(installWim, 1);
     try {
@@ -194,7 +171,7 @@ describe('bypass apply', () => {
   });
 
   test('without boot.wim the step touches only the install image and never opens boot.wim', async () => {
-    const installWim = await copyOf(sampleInstall, 'install');
+    const installWim = await copyWim(tmp.path, sampleInstall, 'install');
     const before = await readFile(installWim);
     const context = new BuildStepContext({
       extractBootWim: async () => {

@@ -5,12 +5,11 @@
 // sources/appraiserres.dll for in-place upgrades. It does not replace setup.exe with a wrapper
 // (Rufus does that for build 26000 and later, ANCHORS §2.3 item 5): that ships a binary of theirs.
 import { z } from 'zod';
-import { DeployForgeError } from '../../errors.js';
 import { decodeValueData } from '../../formats/regf/value.js';
 import { LAB_CONFIG_VALUES } from '../../formats/unattend/generate.js';
 import type { TrackedHiveEdit, WindowsImage } from '../../image/windows-image.js';
 import { defineStep, type StepPlan } from '../define-step.js';
-import { encodeSetData, type RegValueView, viewValue } from '../registry/step.js';
+import { encodeSetData, hiveIfPresent, type RegValueView, viewValue } from '../registry/step.js';
 
 export const BYPASS_CHECKS = ['tpm', 'secureBoot', 'ram', 'cpu', 'storage'] as const;
 export type BypassCheck = (typeof BYPASS_CHECKS)[number];
@@ -89,13 +88,8 @@ function selectedChecks(option: BypassStep['checks']): BypassCheck[] {
 
 /** The image's Windows build from SOFTWARE CurrentBuildNumber, or undefined. */
 async function imageBuild(image: WindowsImage): Promise<number | undefined> {
-  let software: TrackedHiveEdit;
-  try {
-    software = await image.hives.get('SOFTWARE');
-  } catch (error) {
-    if (error instanceof DeployForgeError && error.code === 'DF_IMAGE_NOT_FOUND') return undefined;
-    throw error;
-  }
+  const software = await hiveIfPresent(image, 'SOFTWARE');
+  if (!software) return undefined;
   const v = software.hive.key('Microsoft\\Windows NT\\CurrentVersion')?.value('CurrentBuildNumber');
   const text = v ? String(decodeValueData(v.type, v.raw)) : '';
   return /^\d+$/.test(text) ? Number(text) : undefined;

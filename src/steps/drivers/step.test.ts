@@ -5,105 +5,55 @@
 // write from the contributions is checked with xmllint. Refusals: wrong architecture, a missing
 // file, a missing catalog without allowWarnings.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { corpusPath, hasCorpus, makeTempDir } from '../../../test/helpers/corpus.js';
+import { before, describe, test } from 'node:test';
+import { corpusPath, hasCorpus } from '../../../test/helpers/corpus.js';
+import { makeSampleSetupWims } from '../../../test/helpers/fixtures.js';
+import { copyWim, freshPath, type Later, planStep, useTempDir, wimlibCat, wimlibDir } from '../../../test/helpers/step-harness.js';
+import { putFile, stampInf } from '../../../test/helpers/step-inputs.js';
 import { BuildStepContext } from '../../build/step-context.js';
 import type { DeployForgeError } from '../../errors.js';
 import { openWindowsImage, type WindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
-import { makeSampleMedia } from '../../sample/sample-media.js';
 import { runTool } from '../../util/exec.js';
 import { composeAnswerFile } from '../unattend/compose.js';
 import { BOOT_DRIVER_SETUP_PATH, type DriversChange, driversStep, IMAGE_DRIVER_SETUP_PATH, PNPUTIL_COMMAND } from './step.js';
 
-/** What the virtio-win build writes in place of its INX_ words, and stampinf in place of $ARCH$. */
-function stampInf(template: string, arch: string): string {
-  const words: Array<[RegExp, string]> = [
-    [/\$ARCH\$/g, arch],
-    [/\$KMDFVERSION\$/g, '1.15'],
-    [/INX_COPYRIGHT_\d/g, 'Copyright (c) Red Hat, Inc.'],
-    [/INX_COMPANY/g, 'Red Hat, Inc.'],
-    [/INX_PREFIX_(VENDOR|VIRTIO|QEMU)/g, 'Red Hat '],
-    [/INX_PLATFORM_DRIVERS_DIR/g, '13'],
-    [/INX_SUBSYS_VENDOR_ID/g, '1AF4'],
-    [/INX_BASE_ON_SYSTEM_ROOT_DRIVER_DIR/g, '\\SystemRoot\\System32\\DriverStore'],
-  ];
-  return words.reduce((text, [pattern, value]) => text.replace(pattern, value), template);
-}
-
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
+let tmp: Later;
 let sampleInstall: string;
 let sampleBoot: string;
-let n = 0;
-
-async function put(root: string, path: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(join(root, path, '..'), { recursive: true });
-  await writeFile(join(root, path), content);
-}
 
 /** Deterministic dummy bytes that differ per file. */
 const payload = (name: string) => Buffer.from(`MZ DeployForge test payload for ${name}\r\n`.repeat(8));
 
 async function vioscsiFolder(arch = 'amd64', options: { catalog?: boolean; sys?: boolean } = {}): Promise<string> {
-  const root = join(tmp.path, `vioscsi-${++n}`);
-  await put(root, 'vioscsi.inf', stampInf(await readFile(corpusPath('inf/virtio-win/vioscsi_vioscsi.inx'), 'utf8'), arch));
-  if (options.sys !== false) await put(root, 'vioscsi.sys', payload('vioscsi.sys'));
-  if (options.catalog !== false) await put(root, 'vioscsi.cat', payload('vioscsi.cat'));
-  await put(root, 'README.txt', 'not part of the driver package\r\n');
+  const root = freshPath(tmp.path, 'vioscsi');
+  await putFile(join(root, 'vioscsi.inf'), stampInf(await readFile(corpusPath('inf/virtio-win/vioscsi_vioscsi.inx'), 'utf8'), arch));
+  if (options.sys !== false) await putFile(join(root, 'vioscsi.sys'), payload('vioscsi.sys'));
+  if (options.catalog !== false) await putFile(join(root, 'vioscsi.cat'), payload('vioscsi.cat'));
+  await putFile(join(root, 'README.txt'), 'not part of the driver package\r\n');
   return root;
 }
 
 async function viorngFolder(): Promise<string> {
-  const root = join(tmp.path, `viorng-${++n}`);
-  await put(root, 'rng/viorng.inf', stampInf(await readFile(corpusPath('inf/virtio-win/viorng_viorng_viorng.inf'), 'utf8'), 'amd64'));
-  for (const file of ['viorng.sys', 'viorngum.dll', 'viorng.cat']) await put(root, `rng/${file}`, payload(file));
+  const root = freshPath(tmp.path, 'viorng');
+  await putFile(join(root, 'rng/viorng.inf'), stampInf(await readFile(corpusPath('inf/virtio-win/viorng_viorng_viorng.inf'), 'utf8'), 'amd64'));
+  for (const file of ['viorng.sys', 'viorngum.dll', 'viorng.cat']) await putFile(join(root, `rng/${file}`), payload(file));
   return root;
-}
-
-async function copyOf(path: string): Promise<string> {
-  const out = join(tmp.path, `copy-${++n}.wim`);
-  await copyFile(path, out);
-  return out;
-}
-
-/** Paths below `path` in the WIM image, as `wimlib-imagex dir` lists them. */
-async function wimlibDir(wim: string, index: number, path: string): Promise<string[]> {
-  const { stdout } = await runTool('wimlib-imagex', ['dir', wim, String(index), `--path=${path}`]);
-  return stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith(`${path}/`))
-    .sort();
-}
-
-async function wimlibCat(wim: string, index: number, path: string): Promise<Buffer> {
-  const dest = join(tmp.path, `extract-${++n}`);
-  await runTool('wimlib-imagex', ['extract', wim, String(index), path, `--dest-dir=${dest}`, '--no-acls']);
-  return readFile(join(dest, path.split('/').pop() as string));
 }
 
 const code = (expected: string) => (error: unknown) => (error as DeployForgeError).code === expected;
 const findingCodes = (error: unknown) => ((error as DeployForgeError).details.findings as { code: string }[]).map((f) => f.code).sort();
 
-async function planFor(image: WindowsImage, options: unknown) {
-  return driversStep.plan(driversStep.schema.parse(options), image, { baseDir: tmp.path });
-}
+const planFor = (image: WindowsImage, options: unknown) => planStep(driversStep, options, image, tmp.path);
 
 const ofKind = <K extends DriversChange['kind']>(changes: DriversChange[], kind: K) => changes.filter((c): c is Extract<DriversChange, { kind: K }> => c.kind === kind);
 
 describe('drivers step', { skip: !hasCorpus() && 'no corpus' }, () => {
+  tmp = useTempDir('deployforge-drivers-');
   before(async () => {
-    tmp = await makeTempDir('deployforge-drivers-');
-    const iso = join(tmp.path, 'sample.iso');
-    await makeSampleMedia(iso, { sizeMb: 12, editions: 1, seed: 5, workDir: tmp.path });
-    await runTool('7zz', ['x', '-y', `-o${join(tmp.path, 'iso')}`, iso, 'sources/install.wim', 'sources/boot.wim']);
-    sampleInstall = join(tmp.path, 'iso', 'sources', 'install.wim');
-    sampleBoot = join(tmp.path, 'iso', 'sources', 'boot.wim');
-  });
-  after(async () => {
-    await tmp?.cleanup();
+    ({ install: sampleInstall, boot: sampleBoot } = await makeSampleSetupWims(await tmp.ready, { editions: 1, seed: 5 }));
   });
 
   test('the schema is strict and needs folders from a known set of injections', () => {
@@ -176,8 +126,8 @@ describe('drivers step', { skip: !hasCorpus() && 'no corpus' }, () => {
   test('apply puts the files where planned in install.wim, boot.wim and on the media, and contributes DriverPaths once', async () => {
     const scsi = await vioscsiFolder();
     const rng = await viorngFolder();
-    const installWim = await copyOf(sampleInstall);
-    const bootWim = await copyOf(sampleBoot);
+    const installWim = await copyWim(tmp.path, sampleInstall, 'copy');
+    const bootWim = await copyWim(tmp.path, sampleBoot, 'copy');
     const context = new BuildStepContext({ extractBootWim: async () => bootWim });
     const image = await openWindowsImage(installWim, 1);
     let plan: Awaited<ReturnType<typeof planFor>>;
@@ -207,7 +157,7 @@ describe('drivers step', { skip: !hasCorpus() && 'no corpus' }, () => {
       `/Drivers/DeployForge/${rngPkg.name}/rng/viorng.sys`,
       `/Drivers/DeployForge/${rngPkg.name}/rng/viorngum.dll`,
     ]);
-    assert.deepEqual(await wimlibCat(installWim, 1, `/Drivers/DeployForge/${rngPkg.name}/rng/viorngum.dll`), payload('viorngum.dll'));
+    assert.deepEqual(await wimlibCat(tmp.path, installWim, 1, `/Drivers/DeployForge/${rngPkg.name}/rng/viorngum.dll`), payload('viorngum.dll'));
     await runTool('wimlib-imagex', ['verify', installWim]);
 
     // boot.wim index 2 (Setup) holds only the boot-critical package; index 1 is untouched.
@@ -217,11 +167,11 @@ describe('drivers step', { skip: !hasCorpus() && 'no corpus' }, () => {
       `/Drivers/DeployForge/${scsiPkg.name}/vioscsi.inf`,
       `/Drivers/DeployForge/${scsiPkg.name}/vioscsi.sys`,
     ]);
-    assert.deepEqual(await wimlibCat(bootWim, 2, `/Drivers/DeployForge/${scsiPkg.name}/vioscsi.sys`), payload('vioscsi.sys'));
+    assert.deepEqual(await wimlibCat(tmp.path, bootWim, 2, `/Drivers/DeployForge/${scsiPkg.name}/vioscsi.sys`), payload('vioscsi.sys'));
     await assert.rejects(runTool('wimlib-imagex', ['dir', bootWim, '1', '--path=/Drivers']));
 
     // The media overlay.
-    const media = await context.media.materialize(join(tmp.path, `media-${++n}`));
+    const media = await context.media.materialize(freshPath(tmp.path, 'media'));
     assert.deepEqual(Object.keys(media).sort(), [
       `$WinPEDriver$/${scsiPkg.name}/README.txt`,
       `$WinPEDriver$/${scsiPkg.name}/vioscsi.cat`,
@@ -242,7 +192,7 @@ describe('drivers step', { skip: !hasCorpus() && 'no corpus' }, () => {
     );
     const composed = await composeAnswerFile(context.unattend, 'amd64');
     assert.equal(composed.target.path, 'autounattend.xml', 'a windowsPE pass puts the answer file at the media root');
-    const file = join(tmp.path, `autounattend-${++n}.xml`);
+    const file = freshPath(tmp.path, 'autounattend', '.xml');
     await writeFile(file, composed.bytes);
     await runTool('xmllint', ['--noout', file]);
     const xpath = async (expr: string) => (await runTool('xmllint', ['--xpath', expr, file])).stdout.trim();

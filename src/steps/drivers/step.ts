@@ -7,12 +7,13 @@ import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import { z } from 'zod';
-import { DeployForgeError, InputError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { type DriverArchitecture, type DriverFinding, type OsVersion, validateDriverFolder } from '../../formats/inf/index.js';
 import { decodeValueData } from '../../formats/regf/value.js';
 import type { WindowsImage } from '../../image/windows-image.js';
 import { InputPath } from '../../recipe/schema.js';
 import { defineStep, type StepPlan } from '../define-step.js';
+import { hiveIfPresent } from '../registry/step.js';
 
 export const DRIVER_INJECTIONS = ['winpe-driver-folder', 'image', 'boot-wim'] as const;
 export type DriverInjection = (typeof DRIVER_INJECTIONS)[number];
@@ -110,13 +111,8 @@ async function editionArchitecture(image: WindowsImage, warnings: string[]): Pro
 
 /** The edition's Windows version from SOFTWARE, to pick version-decorated Models sections; undefined when not recorded. */
 async function editionVersion(image: WindowsImage): Promise<OsVersion | undefined> {
-  let software: Awaited<ReturnType<WindowsImage['hives']['get']>>;
-  try {
-    software = await image.hives.get('SOFTWARE');
-  } catch (error) {
-    if (error instanceof DeployForgeError && error.code === 'DF_IMAGE_NOT_FOUND') return undefined;
-    throw error;
-  }
+  const software = await hiveIfPresent(image, 'SOFTWARE');
+  if (!software) return undefined;
   const key = software.hive.key('Microsoft\\Windows NT\\CurrentVersion');
   const read = (name: string): number | undefined => {
     const v = key?.value(name);

@@ -3,12 +3,10 @@
 // install-apps.ps1 (read back with wimlib-imagex) with every package, pinned versions and the
 // wait for winget, and adds one first-logon command to the answer-file contributions.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeTempDir } from '../../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../../test/helpers/fixtures.js';
+import { describe, test } from 'node:test';
+import { copyWim, sha256, useSampleInstallWim, useTempDir, wimlibExtract } from '../../../test/helpers/step-harness.js';
 import { BuildStepContext } from '../../build/step-context.js';
 import { openWindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
@@ -16,34 +14,13 @@ import { runTool } from '../../util/exec.js';
 import { changeTime } from '../define-step.js';
 import { FIRST_LOGON_COMMAND, InstallAppsStepSchema, installAppsStep, SCRIPT_IMAGE_PATH } from './step.js';
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
-let n = 0;
-
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-
-async function copyOfSample(): Promise<string> {
-  const path = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, path);
-  return path;
-}
+const tmp = useTempDir('deployforge-install-apps-step-');
+const sampleWim = useSampleInstallWim(tmp, 1);
 
 const recipe = InstallAppsStepSchema.parse({
   type: 'install-apps',
   packages: [{ id: 'Mozilla.Firefox', version: '128.0.3' }, { id: 'Microsoft.VisualStudioCode' }, { id: '9NBLGGH4NNS1', source: 'msstore' }],
   scope: 'machine',
-});
-
-before(async () => {
-  tmp = await makeTempDir('deployforge-install-apps-step-');
-  sampleWim = await makeSampleInstallWim(tmp.path, 1);
-});
-
-after(async () => {
-  await tmp?.cleanup();
 });
 
 describe('install-apps step', () => {
@@ -66,7 +43,7 @@ describe('install-apps step', () => {
   });
 
   test('plan lists every package for first logon and changes nothing', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const was = await sha256(wim);
     const image = await openWindowsImage(wim, 1);
     try {
@@ -93,7 +70,7 @@ describe('install-apps step', () => {
   });
 
   test('apply + commit writes install-apps.ps1 and adds one first-logon command', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const context = new BuildStepContext();
     const image = await openWindowsImage(wim, 1);
     try {
@@ -105,8 +82,7 @@ describe('install-apps step', () => {
       await image.close();
     }
     await runTool('wimlib-imagex', ['verify', wim]);
-    const dest = join(tmp.path, `x-${++n}`);
-    await runTool('wimlib-imagex', ['extract', wim, '1', SCRIPT_IMAGE_PATH, `--dest-dir=${dest}`, '--no-acls']);
+    const dest = await wimlibExtract(tmp.path, wim, 1, SCRIPT_IMAGE_PATH);
     const bytes = await readFile(join(dest, 'install-apps.ps1'));
     assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 with BOM for Windows PowerShell');
     const text = bytes.subarray(3).toString('utf8');
@@ -128,7 +104,7 @@ describe('install-apps step', () => {
   });
 
   test('a second install-apps script in the same image is a warning, and a pinned msstore version too', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const image = await openWindowsImage(wim, 1);
     try {
       const first = await installAppsStep.plan(recipe, image, { baseDir: tmp.path });

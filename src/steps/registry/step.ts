@@ -4,11 +4,13 @@
 // It does not change security descriptors or class names, and volatile roots are refused.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { DeployForgeError } from '../../errors.js';
 import { REG_TYPE, regTypeName } from '../../formats/regf/constants.js';
 import { parseRegFile } from '../../formats/regf/reg-file.js';
 import { resolveRegPath } from '../../formats/regf/reg-roots.js';
 import { decodeValueData } from '../../formats/regf/value.js';
-import type { WindowsImage } from '../../image/windows-image.js';
+import type { TrackedHiveEdit, WindowsImage } from '../../image/windows-image.js';
+import type { ProgressSink } from '../../progress.js';
 import { type RegistrySet, type RegistryStep, RegistryStepSchema } from '../../recipe/schema.js';
 import { defineStep, type StepPlan } from '../define-step.js';
 
@@ -72,8 +74,8 @@ export function viewValue(type: number, raw: Uint8Array): RegValueView {
 
 const lower = (s: string) => s.toLowerCase();
 
-/** Replaces a leading CurrentControlSet (a link that exists only in a running system). */
-async function resolveSystemKey(hive: string, key: string, image: WindowsImage): Promise<string> {
+/** Replaces a leading CurrentControlSet (a link that exists only in a running system). Other steps that write SYSTEM keys use it too. */
+export async function resolveSystemKey(hive: string, key: string, image: WindowsImage): Promise<string> {
   const parts = key.split('\\');
   if (hive.toUpperCase() !== 'SYSTEM' || lower(parts[0]) !== 'currentcontrolset') return key;
   parts[0] = `ControlSet${String(await image.controlSet()).padStart(3, '0')}`;
@@ -192,6 +194,39 @@ async function planRegistry(options: RegistryStep, image: WindowsImage, baseDir:
   return { changes, warnings };
 }
 
+/** The image's `hive`, or undefined when the image has no such hive file (then there is nothing to read). */
+export async function hiveIfPresent(image: WindowsImage, hive: string): Promise<TrackedHiveEdit | undefined> {
+  try {
+    return await image.hives.get(hive);
+  } catch (error) {
+    if (error instanceof DeployForgeError && error.code === 'DF_IMAGE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/** Makes planned registry changes through the image's hives, reporting each under `phase`: the apply of every step whose changes are RegistryChanges. */
+export async function applyRegistryChanges(changes: RegistryChange[], image: WindowsImage, progress: ProgressSink, phase: string): Promise<void> {
+  let done = 0;
+  for (const change of changes) {
+    const hive = await image.hives.get(change.hive);
+    switch (change.kind) {
+      case 'set-value':
+        hive.setValue(change.key, change.value, change.type, change.data);
+        break;
+      case 'delete-value':
+        hive.deleteValue(change.key, change.value);
+        break;
+      case 'create-key':
+        hive.createKey(change.key);
+        break;
+      case 'delete-key':
+        hive.deleteKey(change.key);
+        break;
+    }
+    progress.emit({ phase, done: ++done, total: changes.length, unit: 'items' });
+  }
+}
+
 export const registryStep = defineStep<RegistryStep, RegistryChange>({
   id: 'registry',
   schema: RegistryStepSchema,
@@ -199,24 +234,6 @@ export const registryStep = defineStep<RegistryStep, RegistryChange>({
     return planRegistry(options, image, context.baseDir);
   },
   async apply(changes, image, progress) {
-    let done = 0;
-    for (const change of changes) {
-      const hive = await image.hives.get(change.hive);
-      switch (change.kind) {
-        case 'set-value':
-          hive.setValue(change.key, change.value, change.type, change.data);
-          break;
-        case 'delete-value':
-          hive.deleteValue(change.key, change.value);
-          break;
-        case 'create-key':
-          hive.createKey(change.key);
-          break;
-        case 'delete-key':
-          hive.deleteKey(change.key);
-          break;
-      }
-      progress.emit({ phase: 'registry', done: ++done, total: changes.length, unit: 'items' });
-    }
+    await applyRegistryChanges(changes, image, progress, 'registry');
   },
 });

@@ -4,18 +4,15 @@
 // SOFTWARE and default-user hives extracted with wimlib, `wimlib-imagex dir` for the folders, and
 // `wimlib-imagex verify` for the WIM.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeTempDir } from '../../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../../test/helpers/fixtures.js';
+import { describe, test } from 'node:test';
+import { copyWim, hivexget, imageOnlyContext, planStep, sha256, useSampleInstallWim, useTempDir, wimlibExtract } from '../../../test/helpers/step-harness.js';
 import type { DeployForgeError } from '../../errors.js';
 import { REG_TYPE } from '../../formats/regf/constants.js';
 import { openWindowsImage, type WindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
 import { runTool } from '../../util/exec.js';
-import { emptyUnattendContributions, type StepApplyContext } from '../define-step.js';
 import { APPX_STORE, type RemoveAppsChange, removeAppsStep, SCRIPT_IMAGE_PATH, SPECIALIZE_COMMAND } from './step.js';
 
 const SOFTWARE = '/Windows/System32/config/SOFTWARE';
@@ -25,30 +22,8 @@ const CLIPCHAMP = 'Clipchamp.Clipchamp_2.2.8.0_neutral_~_yxz26nhyzhsrt';
 const PAINT = 'Microsoft.Paint_11.2201.22.0_neutral_~_8wekyb3d8bbwe';
 const OUTLOOK = 'Microsoft.OutlookForWindows_1.2024.214.400_x64__8wekyb3d8bbwe';
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
-let n = 0;
-
-before(async () => {
-  tmp = await makeTempDir('deployforge-remove-apps-');
-  sampleWim = await makeSampleInstallWim(tmp.path, 2);
-});
-
-after(async () => {
-  await tmp?.cleanup();
-});
-
-async function copyOfSample(): Promise<string> {
-  const path = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, path);
-  return path;
-}
-
-async function wimlibExtract(wim: string, index: number, ...paths: string[]): Promise<string> {
-  const dest = join(tmp.path, `extract-${++n}`);
-  await runTool('wimlib-imagex', ['extract', wim, String(index), ...paths, `--dest-dir=${dest}`, '--no-acls']);
-  return dest;
-}
+const tmp = useTempDir('deployforge-remove-apps-');
+const sampleWim = useSampleInstallWim(tmp, 2);
 
 /** Names directly below `path` in the WIM, as `wimlib-imagex dir` lists them ([] when absent). */
 async function wimlibList(wim: string, index: number, path: string): Promise<string[]> {
@@ -78,27 +53,7 @@ async function hivexHasKey(hive: string, key: string): Promise<boolean> {
   );
 }
 
-async function hivexget(hive: string, key: string, value: string): Promise<string> {
-  return (await runTool('hivexget', [hive, key, value])).stdout.trim();
-}
-
-function applyContext(): StepApplyContext {
-  return {
-    media: {
-      addFile() {
-        throw new Error('unused');
-      },
-    },
-    unattend: emptyUnattendContributions(),
-    bootImage: async () => {
-      throw new Error('unused');
-    },
-  };
-}
-
-async function planFor(image: WindowsImage, options: unknown) {
-  return removeAppsStep.plan(removeAppsStep.schema.parse(options), image, { baseDir: tmp.path });
-}
+const planFor = (image: WindowsImage, options: unknown) => planStep(removeAppsStep, options, image, tmp.path);
 
 const ofKind = <K extends RemoveAppsChange['kind']>(changes: RemoveAppsChange[], kind: K) => changes.filter((c): c is Extract<RemoveAppsChange, { kind: K }> => c.kind === kind);
 
@@ -129,10 +84,8 @@ describe('remove-apps options', () => {
 
 describe('remove-apps plan', () => {
   test('lists per app the mechanism, when, and what the image holds; reads nothing it would write', async () => {
-    const wim = await copyOfSample();
-    const before = createHash('sha256')
-      .update(await readFile(wim))
-      .digest('hex');
+    const wim = await copyWim(tmp.path, sampleWim.path);
+    const before = await sha256(wim);
     const image = await openWindowsImage(wim, 1);
     try {
       const plan = await planFor(image, SELECTION);
@@ -245,14 +198,11 @@ describe('remove-apps plan', () => {
     } finally {
       await image.close();
     }
-    const afterHash = createHash('sha256')
-      .update(await readFile(wim))
-      .digest('hex');
-    assert.equal(afterHash, before, 'the WIM is byte-identical after plan');
+    assert.equal(await sha256(wim), before, 'the WIM is byte-identical after plan');
   });
 
   test('setup is the per-app default: no keys or folders, only the script', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const plan = await planFor(image, { type: 'remove-apps', apps: ['bing-news', 'todo'] });
       assert.deepEqual(
@@ -271,7 +221,7 @@ describe('remove-apps plan', () => {
   });
 
   test('unknown ids, substrings and apps kept by default are refused', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       await assert.rejects(planFor(image, { type: 'remove-apps', apps: ['no-such-app'] }), code('DF_APP_UNKNOWN'));
       await assert.rejects(planFor(image, { type: 'remove-apps', apps: ['Microsoft.Bing'] }), code('DF_APP_UNKNOWN'));
@@ -294,8 +244,8 @@ describe('remove-apps plan', () => {
 
 describe('remove-apps apply', () => {
   test('keys and folders gone or present as planned, script in the image, specialize command contributed once', async () => {
-    const wim = await copyOfSample();
-    const context = applyContext();
+    const wim = await copyWim(tmp.path, sampleWim.path);
+    const context = imageOnlyContext();
     for (const index of [1, 2]) {
       const image = await openWindowsImage(wim, index);
       try {
@@ -314,7 +264,7 @@ describe('remove-apps apply', () => {
 
     for (const index of [1, 2]) {
       // hivex on the extracted hive.
-      const dir = await wimlibExtract(wim, index, SOFTWARE, SCRIPT_IMAGE_PATH);
+      const dir = await wimlibExtract(tmp.path, wim, index, SOFTWARE, SCRIPT_IMAGE_PATH);
       const hive = join(dir, 'SOFTWARE');
       const deprovisioned = await hivexSubkeys(hive, `${APPX_STORE}\\Deprovisioned`);
       for (const family of ['Microsoft.BingNews_8wekyb3d8bbwe', 'Clipchamp.Clipchamp_yxz26nhyzhsrt', 'Microsoft.Paint_8wekyb3d8bbwe', 'Microsoft.GamingApp_8wekyb3d8bbwe']) {
@@ -358,7 +308,7 @@ describe('remove-apps apply', () => {
   });
 
   test('Edge and OneDrive go the anchors\u2019 way; blockReinstall true sets every blocker; what remains is said', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     // The sample has no Edge or OneDrive: add them through the WindowsImage API first.
     const setup = await openWindowsImage(wim, 1);
     try {
@@ -384,7 +334,7 @@ describe('remove-apps apply', () => {
       await setup.close();
     }
 
-    const context = applyContext();
+    const context = imageOnlyContext();
     const image = await openWindowsImage(wim, 1);
     try {
       const plan = await planFor(image, { type: 'remove-apps', edge: true, onedrive: true, blockReinstall: true });
@@ -411,7 +361,7 @@ describe('remove-apps apply', () => {
     }
     assert.deepEqual(context.unattend.specializeCommands, []);
 
-    const dir = await wimlibExtract(wim, 1, SOFTWARE, NTUSER);
+    const dir = await wimlibExtract(tmp.path, wim, 1, SOFTWARE, NTUSER);
     const software = join(dir, 'SOFTWARE');
     const ntuser = join(dir, 'NTUSER.DAT');
     assert.equal(await hivexHasKey(software, 'WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\Microsoft Edge'), false);

@@ -4,12 +4,10 @@
 // the Default profile's RunOnce value (read back with hivexget) and fills the answer-file
 // contributions.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeTempDir } from '../../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../../test/helpers/fixtures.js';
+import { before, describe, test } from 'node:test';
+import { copyWim, hivexget, sha256, useSampleInstallWim, useTempDir, wimlibExtract } from '../../../test/helpers/step-harness.js';
 import { BuildStepContext } from '../../build/step-context.js';
 import { openWindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
@@ -17,26 +15,8 @@ import { runTool } from '../../util/exec.js';
 import { changeTime } from '../define-step.js';
 import { mergeSetupComplete, RUN_ONCE_KEY, type ScriptsChange, ScriptsStepSchema, scriptsStep } from './step.js';
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
-let n = 0;
-
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-
-async function copyOfSample(): Promise<string> {
-  const path = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, path);
-  return path;
-}
-
-async function extract(wim: string, ...paths: string[]): Promise<string> {
-  const dest = join(tmp.path, `extract-${++n}`);
-  await runTool('wimlib-imagex', ['extract', wim, '1', ...paths, `--dest-dir=${dest}`, '--no-acls']);
-  return dest;
-}
+const tmp = useTempDir('deployforge-scripts-step-');
+const sampleWim = useSampleInstallWim(tmp, 1);
 
 const SCRIPTS = '/Windows/Setup/Scripts';
 const EXISTING_SETUP_COMPLETE = '@echo off\r\nrem installed by the OEM\r\nreg add "HKLM\\SOFTWARE\\Contoso" /v Imaged /t REG_SZ /d yes /f\r\nexit /b 0\r\n';
@@ -57,13 +37,7 @@ const recipe = (localFile: string) =>
   });
 
 before(async () => {
-  tmp = await makeTempDir('deployforge-scripts-step-');
-  sampleWim = await makeSampleInstallWim(tmp.path, 1);
-  await writeFile(join(tmp.path, 'cleanup.cmd'), 'del /q C:\\Temp\\*.tmp\n');
-});
-
-after(async () => {
-  await tmp?.cleanup();
+  await writeFile(join(await tmp.ready, 'cleanup.cmd'), 'del /q C:\\Temp\\*.tmp\n');
 });
 
 describe('scripts step', () => {
@@ -82,7 +56,7 @@ describe('scripts step', () => {
   });
 
   test('plan lists what runs when and where it logs, and changes nothing', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const was = await sha256(wim);
     const image = await openWindowsImage(wim, 1);
     try {
@@ -121,7 +95,7 @@ describe('scripts step', () => {
   });
 
   test('apply + commit: scripts, a merged SetupComplete.cmd, the RunOnce value and the answer-file commands', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     // The sample has no Setup\Scripts folder: give it an OEM SetupComplete.cmd first.
     let image = await openWindowsImage(wim, 1);
     image.writeFile(`${SCRIPTS}/SetupComplete.cmd`, new Uint8Array(Buffer.from(EXISTING_SETUP_COMPLETE, 'latin1')));
@@ -150,7 +124,7 @@ describe('scripts step', () => {
     const runners = listing.filter((l) => /DeployForge-(FirstLogon|EveryNewUser)-[0-9a-f]{8}\.ps1$/.test(l));
     assert.equal(runners.length, 2, listing.join('\n'));
 
-    const out = await extract(wim, `${SCRIPTS}`, '/Users/Default/NTUSER.DAT');
+    const out = await wimlibExtract(tmp.path, wim, 1, `${SCRIPTS}`, '/Users/Default/NTUSER.DAT');
     const dir = join(out, 'Scripts');
     const printers = await readFile(join(dir, 'printers.ps1'));
     assert.deepEqual([...printers.subarray(0, 3)], [0xef, 0xbb, 0xbf], '.ps1 is UTF-8 with BOM');
@@ -196,7 +170,7 @@ describe('scripts step', () => {
       ?.split('/')
       .pop() as string;
     const tag = /-([0-9a-f]{8})\.ps1$/.exec(everyRunner)?.[1];
-    const runOnce = (await runTool('hivexget', [join(out, 'NTUSER.DAT'), RUN_ONCE_KEY, `DeployForgeScripts-${tag}`])).stdout.trim();
+    const runOnce = await hivexget(join(out, 'NTUSER.DAT'), RUN_ONCE_KEY, `DeployForgeScripts-${tag}`);
     assert.equal(runOnce, `powershell.exe -NoProfile -ExecutionPolicy Bypass -WindowStyle Hidden -File C:\\Windows\\Setup\\Scripts\\${everyRunner}`);
     assert.ok(runOnce.length <= 260, 'RunOnce command lines are at most 260 characters');
 
@@ -210,7 +184,7 @@ describe('scripts step', () => {
   });
 
   test('applying to a second edition adds each answer-file command once', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const context = new BuildStepContext();
     for (let i = 0; i < 2; i++) {
       const image = await openWindowsImage(wim, 1);
@@ -242,7 +216,7 @@ describe('scripts step', () => {
   });
 
   test('a script file that does not exist fails plan with DF_STEP_SCRIPT_FILE', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const options = ScriptsStepSchema.parse({ type: 'scripts', setupComplete: [{ name: 'x.cmd', file: 'missing.cmd' }] });
       await assert.rejects(scriptsStep.plan(options, image, { baseDir: tmp.path }), { code: 'DF_STEP_SCRIPT_FILE' });
@@ -252,7 +226,7 @@ describe('scripts step', () => {
   });
 
   test('non-ASCII text in a .cmd script is a warning', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const options = ScriptsStepSchema.parse({ type: 'scripts', firstLogon: [{ name: 'x.cmd', content: 'echo Größe' }] });
       const plan = await scriptsStep.plan(options, image, { baseDir: tmp.path });

@@ -251,6 +251,20 @@ function checkTarget(image: WindowsImage, path: string, warnings: string[]): boo
   return existing !== undefined;
 }
 
+/** The write-script change for one of DeployForge's runners (a script that runs a stage's scripts in order). */
+function runnerChange(image: WindowsImage, name: string, text: string, warnings: string[]): ScriptsChange {
+  const path = `${SCRIPTS_IMAGE_DIR}/${name}`;
+  return {
+    kind: 'write-script',
+    when: 'offline',
+    stage: 'runner',
+    path,
+    source: { text },
+    size: encodeScriptText(name, text).length,
+    replaces: checkTarget(image, path, warnings),
+  };
+}
+
 async function planScriptsStep(options: ScriptsStep, image: WindowsImage, baseDir: string): Promise<StepPlan<ScriptsChange>> {
   const changes: ScriptsChange[] = [];
   const warnings: string[] = [];
@@ -307,21 +321,12 @@ async function planScriptsStep(options: ScriptsStep, image: WindowsImage, baseDi
   const firstLogon = options.firstLogon ?? [];
   if (firstLogon.length > 0) {
     const name = `${RESERVED_SCRIPT_PREFIX}FirstLogon-${tag}.ps1`;
-    const path = `${SCRIPTS_IMAGE_DIR}/${name}`;
     const text = buildRunner(
       'runs the first-logon scripts in order',
       firstLogon.map((e) => e.name),
       SCRIPTS_FOLDER,
     );
-    changes.push({
-      kind: 'write-script',
-      when: 'offline',
-      stage: 'runner',
-      path,
-      source: { text },
-      size: encodeScriptText(name, text).length,
-      replaces: checkTarget(image, path, warnings),
-    });
+    changes.push(runnerChange(image, name, text, warnings));
     changes.push({
       kind: 'first-logon-command',
       when: 'first-logon',
@@ -337,21 +342,12 @@ async function planScriptsStep(options: ScriptsStep, image: WindowsImage, baseDi
   const everyNewUser = options.everyNewUser ?? [];
   if (everyNewUser.length > 0) {
     const name = `${RESERVED_SCRIPT_PREFIX}EveryNewUser-${tag}.ps1`;
-    const path = `${SCRIPTS_IMAGE_DIR}/${name}`;
     const text = buildRunner(
       "runs once in each new user's profile (RunOnce in the Default profile)",
       everyNewUser.map((e) => e.name),
       USER_LOG_FOLDER,
     );
-    changes.push({
-      kind: 'write-script',
-      when: 'offline',
-      stage: 'runner',
-      path,
-      source: { text },
-      size: encodeScriptText(name, text).length,
-      replaces: checkTarget(image, path, warnings),
-    });
+    changes.push(runnerChange(image, name, text, warnings));
     const command = powershellFile(windowsScriptPath(name));
     if (command.length > MAX_RUN_ONCE_COMMAND) throw new InputError('DF_STEP_SCRIPT_NAME', `the RunOnce command is longer than ${MAX_RUN_ONCE_COMMAND} characters`);
     const registry: RegistryStep = registryStep.schema.parse({

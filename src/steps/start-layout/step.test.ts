@@ -3,12 +3,10 @@
 // layout file xmllint accepts, with the pins in order and the right namespaces, and the Start
 // Layout policy values hivexget reads back. A Windows 10 image gets the tile-lock warning.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeTempDir } from '../../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../../test/helpers/fixtures.js';
+import { describe, test } from 'node:test';
+import { copyWim, hivexget, sha256, useSampleInstallWim, useTempDir, wimlibExtract } from '../../../test/helpers/step-harness.js';
 import { BuildStepContext } from '../../build/step-context.js';
 import { REG_TYPE } from '../../formats/regf/constants.js';
 import { openWindowsImage } from '../../image/windows-image.js';
@@ -17,20 +15,8 @@ import { runTool } from '../../util/exec.js';
 import { changeTime } from '../define-step.js';
 import { buildTaskbarLayout, LAYOUT_IMAGE_PATH, LAYOUT_POLICY_PATH, POLICY_KEY, StartLayoutStepSchema, startLayoutStep } from './step.js';
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
-let n = 0;
-
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-
-async function copyOfSample(): Promise<string> {
-  const path = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, path);
-  return path;
-}
+const tmp = useTempDir('deployforge-start-layout-step-');
+const sampleWim = useSampleInstallWim(tmp, 1);
 
 const recipe = StartLayoutStepSchema.parse({
   type: 'start-layout',
@@ -46,15 +32,6 @@ const recipe = StartLayoutStepSchema.parse({
 
 const xpath = async (file: string, expression: string) => (await runTool('xmllint', ['--xpath', expression, file])).stdout.trim();
 
-before(async () => {
-  tmp = await makeTempDir('deployforge-start-layout-step-');
-  sampleWim = await makeSampleInstallWim(tmp.path, 1);
-});
-
-after(async () => {
-  await tmp?.cleanup();
-});
-
 describe('start-layout step', () => {
   test('the schema takes taskbar pins of three kinds and is strict', () => {
     const ok = (taskbar: unknown) => StartLayoutStepSchema.safeParse({ type: 'start-layout', taskbar }).success;
@@ -69,7 +46,7 @@ describe('start-layout step', () => {
   });
 
   test('plan lists the pins, the layout file and the policy values, and changes nothing', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const was = await sha256(wim);
     const image = await openWindowsImage(wim, 1);
     try {
@@ -96,7 +73,7 @@ describe('start-layout step', () => {
   });
 
   test('apply + commit: a well-formed layout file (xmllint) and the Start Layout policy (hivexget)', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const image = await openWindowsImage(wim, 1);
     try {
       const plan = await startLayoutStep.plan(recipe, image, { baseDir: tmp.path });
@@ -106,8 +83,7 @@ describe('start-layout step', () => {
       await image.close();
     }
     await runTool('wimlib-imagex', ['verify', wim]);
-    const dest = join(tmp.path, `x-${++n}`);
-    await runTool('wimlib-imagex', ['extract', wim, '1', LAYOUT_IMAGE_PATH, '/Windows/System32/config/SOFTWARE', `--dest-dir=${dest}`, '--no-acls']);
+    const dest = await wimlibExtract(tmp.path, wim, 1, LAYOUT_IMAGE_PATH, '/Windows/System32/config/SOFTWARE');
     const file = join(dest, 'TaskbarLayout.xml');
     await runTool('xmllint', ['--noout', file]);
     const bytes = await readFile(file);
@@ -128,8 +104,8 @@ describe('start-layout step', () => {
     assert.equal(await xpath(file, 'string(/*/*/@PinListPlacement)'), 'Replace');
 
     const hive = join(dest, 'SOFTWARE');
-    assert.equal((await runTool('hivexget', [hive, POLICY_KEY, 'LockedStartLayout'])).stdout.trim(), '1');
-    assert.equal((await runTool('hivexget', [hive, POLICY_KEY, 'StartLayoutFile'])).stdout.trim(), LAYOUT_POLICY_PATH);
+    assert.equal(await hivexget(hive, POLICY_KEY, 'LockedStartLayout'), '1');
+    assert.equal(await hivexget(hive, POLICY_KEY, 'StartLayoutFile'), LAYOUT_POLICY_PATH);
     const image2 = await openWindowsImage(wim, 1);
     try {
       assert.equal((await image2.hives.get('SOFTWARE')).hive.key(POLICY_KEY)?.value('StartLayoutFile')?.type, REG_TYPE.REG_EXPAND_SZ);
@@ -145,7 +121,7 @@ describe('start-layout step', () => {
   });
 
   test('a Windows 10 image gets the Start tile-lock warning', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const image = await openWindowsImage(wim, 1);
     try {
       const software = await image.hives.get('SOFTWARE');

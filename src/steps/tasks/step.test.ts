@@ -3,11 +3,8 @@
 // keeps them (an XML file under System32\Tasks, TaskCache Tree/Tasks/trigger-list keys), then
 // removes some and checks with wimlib-imagex and hivexget that exactly those are gone.
 import assert from 'node:assert/strict';
-import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeTempDir } from '../../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../../test/helpers/fixtures.js';
+import { describe, test } from 'node:test';
+import { copyWim, hivexget, useSampleInstallWim, useTempDir, wimlibExtractFile } from '../../../test/helpers/step-harness.js';
 import { BuildStepContext } from '../../build/step-context.js';
 import { REG_TYPE } from '../../formats/regf/constants.js';
 import { openWindowsImage, type WindowsImage } from '../../image/windows-image.js';
@@ -15,9 +12,8 @@ import { silentProgress } from '../../progress.js';
 import { runTool } from '../../util/exec.js';
 import { type RemoveTasksChange, RemoveTasksStepSchema, removeTasksStep, TASK_CACHE } from './step.js';
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
-let n = 0;
+const tmp = useTempDir('deployforge-tasks-step-');
+const sampleWim = useSampleInstallWim(tmp, 1);
 
 const utf16z = (text: string) => new Uint8Array(Buffer.from(`${text}\0`, 'utf16le'));
 const dword = (v: number) => {
@@ -78,8 +74,7 @@ async function registerTasks(image: WindowsImage, tasks: FakeTask[]): Promise<vo
 }
 
 async function imageWithTasks(): Promise<string> {
-  const wim = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, wim);
+  const wim = await copyWim(tmp.path, sampleWim.path);
   const image = await openWindowsImage(wim, 1);
   try {
     await registerTasks(image, TASKS);
@@ -89,15 +84,6 @@ async function imageWithTasks(): Promise<string> {
   }
   return wim;
 }
-
-before(async () => {
-  tmp = await makeTempDir('deployforge-tasks-step-');
-  sampleWim = await makeSampleInstallWim(tmp.path, 1);
-});
-
-after(async () => {
-  await tmp?.cleanup();
-});
 
 const brief = (c: RemoveTasksChange) =>
   c.kind === 'remove-task'
@@ -181,10 +167,8 @@ describe('remove-tasks step', () => {
       `${taskFile(DEFRAG)}`,
     ]);
 
-    const dest = join(tmp.path, `x-${++n}`);
-    await runTool('wimlib-imagex', ['extract', wim, '1', '/Windows/System32/config/SOFTWARE', `--dest-dir=${dest}`, '--no-acls']);
-    const hive = join(dest, 'SOFTWARE');
-    const get = async (key: string, value: string) => (await runTool('hivexget', [hive, key, value])).stdout.trim();
+    const hive = await wimlibExtractFile(tmp.path, wim, 1, '/Windows/System32/config/SOFTWARE');
+    const get = (key: string, value: string) => hivexget(hive, key, value);
     const gone = async (key: string) => assert.rejects(runTool('hivexget', [hive, key]), `${key} is gone`);
     for (const t of [TASKS[0], TASKS[1], TASKS[3], TASKS[4]]) {
       await gone(treeKey(t.path));

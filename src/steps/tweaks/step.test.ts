@@ -4,19 +4,27 @@
 // by our reader and by hivexget on hives extracted with wimlib, with the hive files' security
 // descriptors and attributes unchanged. Undo puts the sample's values back.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { corpusPath, hasCorpus, makeTempDir } from '../../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../../test/helpers/fixtures.js';
+import { before, describe, test } from 'node:test';
+import { hasCorpus } from '../../../test/helpers/corpus.js';
+import {
+  copyWim,
+  hivexget,
+  imageOnlyContext,
+  planStep,
+  sha256,
+  useSampleInstallWim,
+  useTempDir,
+  wimlibDetailed,
+  wimlibExtract,
+  wimlibExtractFile,
+  wimWithSecuredHive,
+} from '../../../test/helpers/step-harness.js';
 import { loadTweakCatalog, type TweakCatalog } from '../../catalog/tweaks.js';
 import { decodeValueData } from '../../formats/regf/value.js';
-import { openWimEdit } from '../../formats/wim/index.js';
 import { openWindowsImage, type WindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
 import { runTool } from '../../util/exec.js';
-import { emptyUnattendContributions, type StepApplyContext } from '../define-step.js';
 import { planTweaks, type TweakChange, type TweaksStep, TweaksStepSchema, tweaksStep } from './step.js';
 
 const SOFTWARE = '/Windows/System32/config/SOFTWARE';
@@ -27,59 +35,18 @@ const DATA_COLLECTION = 'Policies\\Microsoft\\Windows\\DataCollection';
 const ADVANCED = 'Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\Advanced';
 const STICKY = 'Control Panel\\Accessibility\\StickyKeys';
 
-const context: StepApplyContext = {
-  media: {
-    addFile() {
-      throw new Error('unused');
-    },
-  },
-  unattend: emptyUnattendContributions(),
-  bootImage: async () => {
-    throw new Error('unused');
-  },
-};
+const context = imageOnlyContext();
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
+const tmp = useTempDir('deployforge-tweaks-step-');
+const sampleWim = useSampleInstallWim(tmp, 1);
 let catalog: TweakCatalog;
-let n = 0;
-
-const sha256 = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex');
-
-async function copyOfSample(): Promise<string> {
-  const path = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, path);
-  return path;
-}
-
-async function wimlibExtract(wim: string, ...paths: string[]): Promise<string> {
-  const dest = join(tmp.path, `extract-${++n}`);
-  await runTool('wimlib-imagex', ['extract', wim, '1', ...paths, `--dest-dir=${dest}`, '--no-acls']);
-  return dest;
-}
-
-async function hivexget(hive: string, key: string, value: string): Promise<string> {
-  return (await runTool('hivexget', [hive, key, value])).stdout.trim();
-}
-
-/** Attributes and security descriptor of one file, as `wimlib-imagex dir --detailed` prints them. */
-async function detailed(wim: string, path: string): Promise<{ attributes: string; sd: string }> {
-  const text = (await runTool('wimlib-imagex', ['dir', wim, '1', `--path=${path}`, '--detailed'])).stdout;
-  const field = (name: string) => new RegExp(`^${name}\\s+= (.*)$`, 'm').exec(text)?.[1] ?? '';
-  return { attributes: field('Attributes'), sd: field('Security Descriptor') };
-}
 
 async function readValue(image: WindowsImage, hive: string, key: string, name: string): Promise<unknown> {
   const v = (await image.hives.get(hive)).hive.key(key)?.value(name);
   return v ? decodeValueData(v.type, v.raw) : undefined;
 }
 
-async function plan(options: unknown, image: WindowsImage) {
-  return tweaksStep.plan(TweaksStepSchema.parse(options), image, { baseDir: tmp.path });
-}
+const plan = (options: unknown, image: WindowsImage) => planStep(tweaksStep, options, image, tmp.path);
 
 const brief = (c: TweakChange) => ({
   tweak: c.tweak,
@@ -92,13 +59,7 @@ const brief = (c: TweakChange) => ({
 });
 
 before(async () => {
-  tmp = await makeTempDir('deployforge-tweaks-step-');
-  sampleWim = await makeSampleInstallWim(tmp.path, 1);
   catalog = await loadTweakCatalog();
-});
-
-after(async () => {
-  await tmp?.cleanup();
 });
 
 const selection = {
@@ -108,7 +69,7 @@ const selection = {
 
 describe('tweaks step', () => {
   test('plan lists every value with its old and new data, tagged with the tweak, and changes nothing', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const before = await sha256(wim);
     const image = await openWindowsImage(wim, 1);
     try {
@@ -131,7 +92,7 @@ describe('tweaks step', () => {
   });
 
   test('unknown ids and presets fail plan with InputError', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       await assert.rejects(plan({ type: 'tweaks', ids: ['disable-telemtry'] }, image), { code: 'DF_TWEAK_UNKNOWN' });
       await assert.rejects(plan({ type: 'tweaks', presets: ['privacy-basics'] }, image), { code: 'DF_TWEAK_UNKNOWN_PRESET' });
@@ -150,7 +111,7 @@ describe('tweaks step', () => {
   });
 
   test('skips tweaks for other Windows builds and services the image lacks, with warnings', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const result = await planTweaks(
         { type: 'tweaks', ids: ['disable-news-and-interests', 'hide-chat-button', 'disable-xbox-services', 'disable-recall-feature'] },
@@ -169,7 +130,7 @@ describe('tweaks step', () => {
   });
 
   test('overrides change the planned data', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const result = await plan({ type: 'tweaks', ids: ['search-icon-only'], overrides: { 'search-icon-only': { data: 0 } } }, image);
       assert.deepEqual(result.changes.map(brief), [
@@ -189,7 +150,7 @@ describe('tweaks step', () => {
   });
 
   test('a whole preset plans on the sample image', async () => {
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const result = await plan({ type: 'tweaks', presets: ['debloat', 'gaming'], securityLevel: 3 }, image);
       assert.ok(result.changes.length > 50, `${result.changes.length} changes`);
@@ -201,9 +162,9 @@ describe('tweaks step', () => {
   });
 
   test('apply + commit: our reader and hivexget see the values; hive files keep attributes and security descriptors', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const hives = [SOFTWARE, SYSTEM, NTUSER, DEFAULT];
-    const was = await Promise.all(hives.map((h) => detailed(wim, h)));
+    const was = await Promise.all(hives.map((h) => wimlibDetailed(wim, 1, h)));
     let image = await openWindowsImage(wim, 1);
     try {
       const result = await plan(selection, image);
@@ -227,28 +188,21 @@ describe('tweaks step', () => {
       await image.close();
     }
 
-    const out = await wimlibExtract(wim, ...hives);
+    const out = await wimlibExtract(tmp.path, wim, 1, ...hives);
     assert.equal(await hivexget(join(out, 'SOFTWARE'), DATA_COLLECTION, 'AllowTelemetry'), '0');
     assert.equal(await hivexget(join(out, 'SYSTEM'), 'ControlSet001\\Services\\SysMain', 'Start'), '4');
     assert.equal(await hivexget(join(out, 'NTUSER.DAT'), ADVANCED, 'HideFileExt'), '0');
     assert.equal(await hivexget(join(out, 'NTUSER.DAT'), STICKY, 'Flags'), '506');
     assert.equal(await hivexget(join(out, 'NTUSER.DAT'), 'AppEvents\\Schemes', '@'), '.None');
     assert.equal(await hivexget(join(out, 'DEFAULT'), STICKY, 'Flags'), '506');
-    assert.deepEqual(await Promise.all(hives.map((h) => detailed(wim, h))), was, 'attributes and security descriptors unchanged');
+    assert.deepEqual(await Promise.all(hives.map((h) => wimlibDetailed(wim, 1, h))), was, 'attributes and security descriptors unchanged');
   });
 
   test("keeps a hive file's NT security descriptor (empty_dacl.wim)", { skip: !hasCorpus() && 'the shared corpus is not there' }, async () => {
     // The sample's hive files carry no security descriptor; empty_dacl.wim's /file does. Move it
     // to the SOFTWARE hive's path and give it the sample's SOFTWARE contents.
-    const wim = join(tmp.path, `sd-${++n}.wim`);
-    await runTool('wimlib-imagex', ['export', corpusPath('wim/wimlib/empty_dacl.wim'), '1', wim, '--compress=none']);
-    const hiveBytes = await readFile(join(await wimlibExtract(sampleWim, SOFTWARE), 'SOFTWARE'));
-    const prep = await openWimEdit(wim, 1);
-    prep.mkdir('/Windows/System32/config');
-    prep.rename('/file', SOFTWARE);
-    prep.replaceFile(SOFTWARE, hiveBytes);
-    await prep.commit();
-    const was = await detailed(wim, SOFTWARE);
+    const wim = await wimWithSecuredHive(tmp.path, sampleWim.path, SOFTWARE);
+    const was = await wimlibDetailed(wim, 1, SOFTWARE);
     assert.notEqual(was.sd, '', 'the fixture hive has a security descriptor');
 
     const image = await openWindowsImage(wim, 1);
@@ -260,14 +214,14 @@ describe('tweaks step', () => {
       await image.close();
     }
     await runTool('wimlib-imagex', ['verify', wim]);
-    assert.deepEqual(await detailed(wim, SOFTWARE), was, 'security descriptor and attributes unchanged');
-    const out = join(await wimlibExtract(wim, SOFTWARE), 'SOFTWARE');
+    assert.deepEqual(await wimlibDetailed(wim, 1, SOFTWARE), was, 'security descriptor and attributes unchanged');
+    const out = await wimlibExtractFile(tmp.path, wim, 1, SOFTWARE);
     assert.equal(await hivexget(out, DATA_COLLECTION, 'AllowTelemetry'), '0');
     assert.equal(await hivexget(out, 'Policies\\Microsoft\\Dsh', 'AllowNewsAndInterests'), '0');
   });
 
   test('undo restores the Windows defaults and deletes policy values', async () => {
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const image = await openWindowsImage(wim, 1);
     try {
       const applied = await plan(selection, image);
@@ -285,7 +239,7 @@ describe('tweaks step', () => {
     } finally {
       await image.close();
     }
-    const out = await wimlibExtract(wim, SOFTWARE, SYSTEM, NTUSER);
+    const out = await wimlibExtract(tmp.path, wim, 1, SOFTWARE, SYSTEM, NTUSER);
     await assert.rejects(hivexget(join(out, 'SOFTWARE'), DATA_COLLECTION, 'AllowTelemetry'), 'the policy value is gone');
     assert.equal(await hivexget(join(out, 'SYSTEM'), 'ControlSet001\\Services\\SysMain', 'Start'), '2');
     assert.equal(await hivexget(join(out, 'NTUSER.DAT'), ADVANCED, 'HideFileExt'), '1');

@@ -19,11 +19,10 @@ import {
   TweakOverrideSchema,
   tweakAppliesTo,
 } from '../../catalog/tweaks.js';
-import { DeployForgeError } from '../../errors.js';
 import { decodeValueData } from '../../formats/regf/value.js';
 import type { WindowsImage } from '../../image/windows-image.js';
 import { type ChangeTime, defineStep, type StepPlan } from '../define-step.js';
-import { encodeSetData, type RegistryChange, type RegValueView, viewValue } from '../registry/step.js';
+import { applyRegistryChanges, encodeSetData, hiveIfPresent, type RegistryChange, type RegValueView, resolveSystemKey, viewValue } from '../registry/step.js';
 
 export const TweaksStepSchema = z
   .object({
@@ -67,13 +66,8 @@ const CURRENT_VERSION = 'Microsoft\\Windows NT\\CurrentVersion';
 
 /** The image's Windows build from SOFTWARE (CurrentBuildNumber, else CurrentBuild), or undefined. */
 async function imageBuild(image: WindowsImage): Promise<number | undefined> {
-  let software: Awaited<ReturnType<WindowsImage['hives']['get']>>;
-  try {
-    software = await image.hives.get('SOFTWARE');
-  } catch (error) {
-    if (error instanceof DeployForgeError && error.code === 'DF_IMAGE_NOT_FOUND') return undefined;
-    throw error;
-  }
+  const software = await hiveIfPresent(image, 'SOFTWARE');
+  if (!software) return undefined;
   const key = software.hive.key(CURRENT_VERSION);
   for (const name of ['CurrentBuildNumber', 'CurrentBuild']) {
     const v = key?.value(name);
@@ -86,7 +80,11 @@ async function imageBuild(image: WindowsImage): Promise<number | undefined> {
 
 const lower = (s: string) => s.toLowerCase();
 
-/** What the hives hold as the plan goes along, so a later change sees an earlier one. */
+/**
+ * What the hives hold as the plan goes along, so a later change sees an earlier one. Not the
+ * registry step's PlannedRegistry: after a key is deleted, a value set below it does not bring
+ * back the key's other subkeys here, and a tweak's old values and existingKeyOnly depend on that.
+ */
 class PlannedHives {
   private readonly values = new Map<string, RegValueView | null>();
   private readonly deletedKeys = new Set<string>();
@@ -139,12 +137,6 @@ export async function planTweaks(options: TweaksStep, image: WindowsImage, catal
   const build = await imageBuild(image);
   if (build === undefined) warnings.push('the image does not record its Windows build (SOFTWARE CurrentBuildNumber); every selected tweak is planned');
   const planned = new PlannedHives(image);
-  let controlSet: string | undefined;
-  const resolveKey = async (hive: string, key: string): Promise<string> => {
-    if (hive !== 'SYSTEM' || !/^currentcontrolset(\\|$)/i.test(key)) return key;
-    controlSet ??= `ControlSet${String(await image.controlSet()).padStart(3, '0')}`;
-    return controlSet + key.slice('CurrentControlSet'.length);
-  };
 
   for (const tweak of tweaks) {
     if (build !== undefined && !tweakAppliesTo(tweak, build)) {
@@ -154,7 +146,7 @@ export async function planTweaks(options: TweaksStep, image: WindowsImage, catal
     const tag = { tweak: tweak.id, when: 'offline' as const };
     for (const entry of options.undo ? tweak.undo : tweak.changes) {
       for (const hive of targetHives(tweak, entry)) {
-        const key = await resolveKey(hive, entry.key);
+        const key = await resolveSystemKey(hive, entry.key, image);
         if (entry.existingKeyOnly && !(await planned.keyExists(hive, key))) {
           warnings.push(`tweak ${tweak.id}: ${hive}\\${key} is not in this image; its ${entry.value ?? 'key'} change is skipped`);
           continue;
@@ -186,24 +178,6 @@ export const tweaksStep = defineStep<TweaksStep, TweakChange>({
     return planTweaks(options, image, await shippedCatalog());
   },
   async apply(changes, image, progress) {
-    let done = 0;
-    for (const change of changes) {
-      const hive = await image.hives.get(change.hive);
-      switch (change.kind) {
-        case 'set-value':
-          hive.setValue(change.key, change.value, change.type, change.data);
-          break;
-        case 'delete-value':
-          hive.deleteValue(change.key, change.value);
-          break;
-        case 'create-key':
-          hive.createKey(change.key);
-          break;
-        case 'delete-key':
-          hive.deleteKey(change.key);
-          break;
-      }
-      progress.emit({ phase: 'tweaks', done: ++done, total: changes.length, unit: 'items' });
-    }
+    await applyRegistryChanges(changes, image, progress, 'tweaks');
   },
 });

@@ -4,16 +4,15 @@
 // pkgProperties.txt and WSUSSCAN.cab, as Microsoft Update Catalog MSUs do. The plan (kinds, order,
 // refusals), then apply + commit read back with `wimlib-imagex dir`/`extract`.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeTempDir } from '../../../test/helpers/corpus.js';
-import { makeSampleInstallWim } from '../../../test/helpers/fixtures.js';
+import { describe, test } from 'node:test';
+import { copyWim, freshPath, imageOnlyContext, useSampleInstallWim, useTempDir, wimlibCat, wimlibDir } from '../../../test/helpers/step-harness.js';
+import { makeCab } from '../../../test/helpers/step-inputs.js';
 import type { DeployForgeError } from '../../errors.js';
 import { openWindowsImage } from '../../image/windows-image.js';
 import { silentProgress } from '../../progress.js';
 import { runTool } from '../../util/exec.js';
-import { emptyUnattendContributions, type StepApplyContext } from '../define-step.js';
 import {
   buildUpdatesScript,
   classifyUpdate,
@@ -27,9 +26,8 @@ import {
   withSetupCompleteCall,
 } from './step.js';
 
-let tmp: Awaited<ReturnType<typeof makeTempDir>>;
-let sampleWim: string;
-let n = 0;
+const tmp = useTempDir('deployforge-updates-');
+const sampleWim = useSampleInstallWim(tmp, 1);
 
 const mum = (name: string, version: string, arch = 'amd64') =>
   [
@@ -45,11 +43,9 @@ const mum = (name: string, version: string, arch = 'amd64') =>
 
 /** A cabinet `name` in a fresh folder holding `files` (name → text), made by gcab (MSZIP unless `stored`). */
 async function gcab(name: string, files: Record<string, string | Uint8Array>, stored = false): Promise<string> {
-  const dir = join(tmp.path, `cab-${++n}`);
-  await mkdir(dir, { recursive: true });
-  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content);
+  const dir = freshPath(tmp.path, 'cab');
   const out = join(dir, name);
-  await runTool('gcab', ['-c', ...(stored ? [] : ['-z']), '-n', out, ...Object.keys(files).map((f) => join(dir, f))]);
+  await makeCab(out, dir, files, !stored);
   return out;
 }
 
@@ -85,51 +81,8 @@ async function combinedMsu(arch = 'x64'): Promise<string> {
   );
 }
 
-async function copyOfSample(): Promise<string> {
-  const path = join(tmp.path, `install-${++n}.wim`);
-  await copyFile(sampleWim, path);
-  return path;
-}
-
-async function wimlibDir(wim: string, path: string): Promise<string[]> {
-  const { stdout } = await runTool('wimlib-imagex', ['dir', wim, '1', `--path=${path}`]);
-  return stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith(`${path}/`))
-    .sort();
-}
-
-async function wimlibCat(wim: string, path: string): Promise<Buffer> {
-  const dest = join(tmp.path, `extract-${++n}`);
-  await runTool('wimlib-imagex', ['extract', wim, '1', path, `--dest-dir=${dest}`, '--no-acls']);
-  return readFile(join(dest, path.split('/').pop() as string));
-}
-
-function applyContext(): StepApplyContext {
-  return {
-    media: {
-      addFile() {
-        throw new Error('the updates step adds nothing to the media');
-      },
-    },
-    unattend: emptyUnattendContributions(),
-    bootImage: async () => {
-      throw new Error('the updates step does not edit boot.wim');
-    },
-  };
-}
-
 const ofKind = <K extends UpdatesChange['kind']>(changes: UpdatesChange[], kind: K) => changes.filter((c): c is Extract<UpdatesChange, { kind: K }> => c.kind === kind);
 const problemCodes = (error: unknown) => ((error as DeployForgeError).details.problems as { code: string }[]).map((p) => p.code).sort();
-
-before(async () => {
-  tmp = await makeTempDir('deployforge-updates-');
-  sampleWim = await makeSampleInstallWim(tmp.path, 1);
-});
-after(async () => {
-  await tmp?.cleanup();
-});
 
 describe('reading update packages', () => {
   test('reads the identity of a plain cabinet from its update.mum', async () => {
@@ -200,7 +153,7 @@ describe('updates step', () => {
     const lcu = await combinedMsu();
     const ssu = await ssuCab();
     const other = await gcab('extras.cab', { 'readme.txt': 'no update.mum here' });
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const plan = await updatesStep.plan(updatesStep.schema.parse({ type: 'updates', packages: [other, lcu, ssu] }), image, { baseDir: tmp.path });
       const packages = ofKind(plan.changes, 'package');
@@ -237,7 +190,7 @@ describe('updates step', () => {
   test('installs cumulative updates older first when each names its RollupFix version', async () => {
     const newer = await gcab('windows11.0-kb5090002-x64.cab', { 'update.mum': mum('Package_for_RollupFix', '26100.4202.1.5') });
     const checkpoint = await gcab('windows11.0-kb5043080-x64.cab', { 'update.mum': mum('Package_for_RollupFix', '26100.1742.1.10') });
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const plan = await updatesStep.plan(updatesStep.schema.parse({ type: 'updates', packages: [newer, checkpoint] }), image, { baseDir: tmp.path });
       assert.deepEqual(
@@ -253,13 +206,13 @@ describe('updates step', () => {
   test('apply stages the packages and the script, keeps an existing SetupComplete.cmd and calls ours first', async () => {
     const lcu = await lcuCab();
     const ssu = await ssuCab();
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const image = await openWindowsImage(wim, 1);
     const mine = '@echo off\r\nrem from an earlier files step\r\nstart /wait myapp.exe /s\r\n';
     try {
       image.writeFile(SETUPCOMPLETE_PATH, new Uint8Array(Buffer.from(mine, 'latin1')));
       const plan = await updatesStep.plan(updatesStep.schema.parse({ type: 'updates', packages: [lcu, ssu] }), image, { baseDir: tmp.path });
-      const context = applyContext();
+      const context = imageOnlyContext();
       await updatesStep.apply(plan.changes, image, silentProgress, context);
       assert.deepEqual(context.unattend.packages, [], 'setupcomplete contributes nothing to the answer file');
       await image.commit();
@@ -267,11 +220,11 @@ describe('updates step', () => {
       await image.close();
     }
     await runTool('wimlib-imagex', ['verify', wim]);
-    assert.deepEqual(await wimlibDir(wim, '/Windows/Setup/Updates'), ['/Windows/Setup/Updates/ssu-26100.4000-x64.cab', '/Windows/Setup/Updates/windows11.0-kb5088888-x64.cab']);
-    assert.deepEqual(await wimlibCat(wim, '/Windows/Setup/Updates/windows11.0-kb5088888-x64.cab'), await readFile(lcu));
-    const setupComplete = (await wimlibCat(wim, SETUPCOMPLETE_PATH)).toString('latin1');
+    assert.deepEqual(await wimlibDir(wim, 1, '/Windows/Setup/Updates'), ['/Windows/Setup/Updates/ssu-26100.4000-x64.cab', '/Windows/Setup/Updates/windows11.0-kb5088888-x64.cab']);
+    assert.deepEqual(await wimlibCat(tmp.path, wim, 1, '/Windows/Setup/Updates/windows11.0-kb5088888-x64.cab'), await readFile(lcu));
+    const setupComplete = (await wimlibCat(tmp.path, wim, 1, SETUPCOMPLETE_PATH)).toString('latin1');
     assert.equal(setupComplete, `@echo off\r\n${SETUPCOMPLETE_CALL}\r\nrem from an earlier files step\r\nstart /wait myapp.exe /s\r\n`);
-    const script = (await wimlibCat(wim, UPDATES_SCRIPT_PATH)).toString('latin1');
+    const script = (await wimlibCat(tmp.path, wim, 1, UPDATES_SCRIPT_PATH)).toString('latin1');
     const ssuAt = script.indexOf('call :install 1 servicing-stack "ssu-26100.4000-x64.cab"');
     const lcuAt = script.indexOf('call :install 2 cumulative "windows11.0-kb5088888-x64.cab"');
     assert.ok(ssuAt > 0 && lcuAt > ssuAt, 'servicing stack before cumulative update');
@@ -280,12 +233,12 @@ describe('updates step', () => {
   test('method specialize contributes DISM packages to the answer file in order and writes no script', async () => {
     const lcu = await lcuCab();
     const ssu = await ssuCab();
-    const wim = await copyOfSample();
+    const wim = await copyWim(tmp.path, sampleWim.path);
     const image = await openWindowsImage(wim, 1);
     try {
       const plan = await updatesStep.plan(updatesStep.schema.parse({ type: 'updates', packages: [lcu, ssu], method: 'specialize' }), image, { baseDir: tmp.path });
       assert.deepEqual(ofKind(plan.changes, 'write-script'), []);
-      const context = applyContext();
+      const context = imageOnlyContext();
       await updatesStep.apply(plan.changes, image, silentProgress, context);
       await updatesStep.apply(plan.changes, image, silentProgress, context);
       assert.deepEqual(context.unattend.packages, ['C:\\Windows\\Setup\\Updates\\ssu-26100.4000-x64.cab', 'C:\\Windows\\Setup\\Updates\\windows11.0-kb5088888-x64.cab']);
@@ -294,7 +247,7 @@ describe('updates step', () => {
       await image.close();
     }
     assert.equal(
-      (await wimlibDir(wim, '/Windows/Setup/Scripts').catch(() => [])).some((p) => p.endsWith('deployforge-updates.cmd')),
+      (await wimlibDir(wim, 1, '/Windows/Setup/Scripts').catch(() => [])).some((p) => p.endsWith('deployforge-updates.cmd')),
       false,
     );
   });
@@ -303,7 +256,7 @@ describe('updates step', () => {
     const arm = await combinedMsu('arm64');
     const notCab = join(tmp.path, 'broken.msu');
     await writeFile(notCab, 'this is not a cabinet');
-    const image = await openWindowsImage(sampleWim, 1);
+    const image = await openWindowsImage(sampleWim.path, 1);
     try {
       const error = await updatesStep
         .plan(updatesStep.schema.parse({ type: 'updates', packages: [arm, notCab, 'missing.cab', 'bad name.msu'] }), image, { baseDir: tmp.path })

@@ -37,8 +37,10 @@ const staysInside = (path: string): boolean => {
 export const InputPath = z
   .string()
   .min(1)
-  .refine((p) => /^([\\/]|[A-Za-z]:)/.test(p) || staysInside(p), { error: "expected a path inside the recipe's folder: this one escapes it with .. (give an absolute path if you mean it)" })
-  .describe("file or folder: relative paths are resolved from the recipe file and must stay inside its folder");
+  .refine((p) => /^([\\/]|[A-Za-z]:)/.test(p) || staysInside(p), {
+    error: "expected a path inside the recipe's folder: this one escapes it with .. (give an absolute path if you mean it)",
+  })
+  .describe('file or folder: relative paths are resolved from the recipe file and must stay inside its folder');
 
 // ── source, editions ─────────────────────────────────────────────────────────────────────────
 

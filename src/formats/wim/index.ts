@@ -21,6 +21,7 @@ export { parseMetadataResource, type WimDentry, type WimMetadata } from './metad
 export { parseResourceHeader, type ResourceFlags, type WimResourceHeader } from './resource-header.js';
 export { type BlobReadOptions, BlobSource, openBlob, openResourceData, openSolidResourceData, type ResourceData } from './resource-reader.js';
 export { parseSecurityData, type WimSecurityData } from './security.js';
+export { setWimGuid } from './set-guid.js';
 export { openWim, type WimFile, type WimKind } from './wim-file.js';
 export {
   applyImage,
@@ -44,4 +45,3 @@ export {
   type WimWindowsVersion,
   type WimXmlInfo,
 } from './xml-info.js';
-export { setWimGuid } from './set-guid.js';

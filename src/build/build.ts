@@ -5,7 +5,7 @@
 // the new install.wim and the media files. The source is never modified; outputs are written
 // to temporary names and renamed. Not yet: the folder output and the faster patch-only route.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DeployForgeError, InputError, OperationError } from '../errors.js';
@@ -19,7 +19,9 @@ import type { LoadedRecipe } from '../recipe/index.js';
 import { composeAnswerFile, contributionsEmpty } from '../steps/unattend/compose.js';
 import { answerFileArchitecture } from '../steps/unattend/step.js';
 import { FileSource } from '../util/byte-source.js';
-import { removeStalePartials, withAtomicOutput } from '../util/fs.js';
+import { copySourceToFile } from '../util/copy.js';
+import { partialPathFor, removeStalePartials, withAtomicOutput } from '../util/fs.js';
+import { sha256FileOffThread, startHashOffThread } from '../util/hash-worker.js';
 import { VERSION } from '../version.js';
 import { BuildJournal, checkpointOf, type JournalEntry, outputStillThere } from './journal.js';
 import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Folder, sha256Text, writeLockfile } from './lockfile.js';
@@ -60,16 +62,17 @@ function deterministicClock(): Date {
   return Number.isInteger(epoch) && epoch > 0 ? new Date(epoch * 1000) : new Date('2024-07-01T00:00:00Z');
 }
 
-async function copyOut(source: FileSource | Awaited<ReturnType<Awaited<ReturnType<typeof openIso>>['openFile']>>, target: string): Promise<void> {
-  await withAtomicOutput(target, async (partial) => {
-    const handle = await open(partial, 'w');
-    try {
-      const chunk = 16 * 1024 * 1024;
-      for (let at = 0; at < source.size; at += chunk) await handle.write(await source.read(at, Math.min(chunk, source.size - at)));
-    } finally {
-      await handle.close();
-    }
-  });
+/** Copies a file out of the source into the workspace. Not flushed: a killed process loses
+ *  nothing the page cache holds, and the rename makes the copy appear whole or not at all. */
+async function copyOut(source: Pick<FileSource, 'size' | 'read'>, target: string): Promise<void> {
+  const partial = partialPathFor(target);
+  try {
+    await copySourceToFile(source, partial);
+    await rename(partial, target);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
 }
 
 export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): Promise<BuildResult> {
@@ -95,7 +98,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const clock = deterministic ? deterministicClock() : undefined;
   const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
   await preflight(options, plan.installImage, { isoOut, wimOut, esdOut, swmOut, folderOut });
-  const sourceDigest = await sha256File(options.source, progress, 'hash source');
+  // The source's SHA-256 is computed alongside the first stages (it only feeds IDs and the
+  // lockfile); the workspace is found again by the source's path, size and modification time.
+  const sourceInfo = await stat(options.source);
+  const sourceDigestPromise = sha256FileOffThread(options.source);
+  sourceDigestPromise.catch(() => {}); // awaited below
   aborted();
   const stepDigests = loaded.steps.map((s) => ({
     index: s.index,
@@ -106,10 +113,24 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   }));
   const recipeDigest = sha256Text(canonicalJson(loaded.recipe));
   // What a deterministic build's IDs derive from: everything that decides the output's bytes.
-  const contentDigest = sha256Text(canonicalJson({ tool: VERSION, source: sourceDigest.sha256, recipe: recipeDigest, steps: stepDigests.map((d) => d.sha256) }));
-  // The workspace also depends on where the outputs go (two builds to different places may run at once).
-  const inputDigest = sha256Text(canonicalJson({ contentDigest, outputs: [isoOut, wimOut, esdOut, swmOut, folderOut] }));
-  const guidFor = (what: string) => createHash('sha256').update(`${contentDigest}:${what}`).digest().subarray(0, 16);
+  const contentDigest = async () =>
+    sha256Text(canonicalJson({ tool: VERSION, source: (await sourceDigestPromise).sha256, recipe: recipeDigest, steps: stepDigests.map((d) => d.sha256) }));
+  // The workspace depends on the inputs and on where the outputs go (two builds to different
+  // places may run at once).
+  const inputDigest = sha256Text(
+    canonicalJson({
+      tool: VERSION,
+      source: { path: resolve(options.source), size: sourceInfo.size, modified: sourceInfo.mtimeMs },
+      recipe: recipeDigest,
+      steps: stepDigests.map((d) => d.sha256),
+      outputs: [isoOut, wimOut, esdOut, swmOut, folderOut],
+    }),
+  );
+  const guidFor = async (what: string) =>
+    createHash('sha256')
+      .update(`${await contentDigest()}:${what}`)
+      .digest()
+      .subarray(0, 16);
 
   // The workspace is named after the inputs, so --resume finds the one an interrupted run left.
   const workRoot = options.workDir ?? tmpdir();
@@ -144,7 +165,8 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       .startsWith('MSWIM');
     if ((isoOut || folderOut) && !isIso) throw new InputError('DF_NEEDS_ISO_SOURCE', 'ISO and folder outputs need an ISO source: give --source X.iso, or write outputs.wim only');
     const sourceWim = isIso ? join(work, `source-${basename(inner)}`) : options.source;
-    if (isIso && !done('extract')) {
+    // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
+    if (isIso && (!done('extract') || (!done('export') && !(await exists(sourceWim))))) {
       const source = await FileSource.open(options.source);
       try {
         await copyOut(await (await openIso(source)).openFile(inner), sourceWim);
@@ -186,9 +208,12 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename });
       }
       // wimlib gives each export a random GUID, the only byte that differs between two exports.
-      if (deterministic) await setWimGuid(workspace, guidFor('install.wim'));
+      if (deterministic) await setWimGuid(workspace, await guidFor('install.wim'));
       await journal.append({ stage: 'export', install: await checkpointOf(work, 'install.wim') });
     }
+    // The copy out of the ISO is not needed once the export is journaled; removing it now lets
+    // the kernel drop its pages before they are written to disk, which would slow the ISO pass.
+    if (isIso) await rm(sourceWim, { force: true });
     step(1);
 
     // 3. Each edition: plan and apply every step through one WindowsImage, one commit, then a
@@ -300,9 +325,13 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       }
       return { replace, remove: isEsd ? [inner] : [], add };
     };
+    // Digests of outputs hashed while they were written (no second read for the lockfile).
+    const digests = new Map<string, string>();
     if (isoOut && !(await reuse('iso', isoOut))) {
       const uefiOnly = outputsSpec.iso?.mode === 'uefi';
+      const hash = startHashOffThread();
       await remasterIso(options.source, isoOut, {
+        onChunk: (chunk) => hash.update(chunk),
         ...(await mediaChanges()),
         label: loaded.recipe.outputs?.iso?.label ?? loaded.recipe.options?.label,
         timestamp: clock,
@@ -310,6 +339,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         bootPlatforms: uefiOnly ? [0xef] : undefined,
         progress,
       });
+      digests.set(isoOut, await hash.digest());
       await record('iso', isoOut);
     }
     if (folderOut && !(await reuse('folder', folderOut))) {
@@ -327,7 +357,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       const partial = join(work, 'install.esd');
       await rm(partial, { force: true });
       await exportImages(workspace, 'all', partial, { solid: true, compress: 'lzms', progress });
-      if (deterministic) await setWimGuid(partial, guidFor('install.esd'));
+      if (deterministic) await setWimGuid(partial, await guidFor('install.esd'));
       await withAtomicOutput(esdOut, (target) => copyFile(partial, target));
       await record('esd', esdOut);
     }
@@ -350,7 +380,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     const hashed = [];
     for (const output of outputs) {
       // A folder is recorded by a digest of its files' paths and digests.
-      const sha256 = output.kind === 'folder' ? await sha256Folder(output.path) : (await sha256File(output.path, progress, 'hash output')).sha256;
+      const sha256 = digests.get(output.path) ?? (output.kind === 'folder' ? await sha256Folder(output.path) : (await sha256File(output.path, progress, 'hash output')).sha256);
       hashed.push({ kind: output.kind, path: output.path, size: output.size, sha256 });
     }
     await mkdir(dirname(lockfile), { recursive: true });
@@ -359,7 +389,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       tool: { name: 'deployforge', version: VERSION },
       catalogs: await catalogDigests(),
       deterministic,
-      source: { path: options.source, size: sourceDigest.size, sha256: sourceDigest.sha256 },
+      source: { path: options.source, size: sourceInfo.size, sha256: (await sourceDigestPromise).sha256 },
       recipe: { file: loaded.file, sha256: recipeDigest, resolved: loaded.recipe },
       steps: stepDigests,
       editions: plan.editions.map((e, i) => ({ index: i + 1, sourceIndex: e.index, name: e.rename ?? e.name })),

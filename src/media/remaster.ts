@@ -24,6 +24,8 @@ export interface RemasterOptions {
   /** Fixed time stamps (and serials) so the same inputs give the same bytes. */
   timestamp?: Date;
   progress?: ProgressSink;
+  /** Sees every byte of the new image in order as it is written. */
+  onChunk?: (chunk: Uint8Array) => void;
 }
 
 export interface RemasterResult {
@@ -106,7 +108,15 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
 
     const { size } = await writeIsoFile(
       files,
-      { volumeLabel: options.label ?? iso.volumeLabel, mode: options.mode ?? 'udf', directories, boot, timestamp: options.timestamp, progress: options.progress },
+      {
+        volumeLabel: options.label ?? iso.volumeLabel,
+        mode: options.mode ?? 'udf',
+        directories,
+        boot,
+        timestamp: options.timestamp,
+        progress: options.progress,
+        onChunk: options.onChunk,
+      },
       outPath,
     );
     return {

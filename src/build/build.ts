@@ -233,12 +233,15 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       try {
         let changes = 0;
         architecture ??= await answerFileArchitecture(image);
-        for (const loadedStep of loaded.steps) {
+        for (const [n, loadedStep] of loaded.steps.entries()) {
+          aborted();
+          progress.emit({ phase: `edition ${i + 1}: step ${n + 1} ${loadedStep.step.type}`, done: n, total: loaded.steps.length + 1, unit: 'steps' });
           const definition = STEP_DEFINITIONS[loadedStep.step.type];
           const stepPlan = await definition.plan(loadedStep.step, image, { baseDir: dirname(loadedStep.file) });
           await definition.apply(stepPlan.changes, image, progress, context);
           changes += stepPlan.changes.length;
         }
+        progress.emit({ phase: `edition ${i + 1} commit`, done: loaded.steps.length, total: loaded.steps.length + 1, unit: 'steps' });
         const result = await image.commit();
         const bootTouched = await context.commitBootImage();
         editions.push({ index: i + 1, name: edition.rename ?? edition.name, changes, hivesWritten: result.hivesWritten });

@@ -4,8 +4,8 @@
 // committed in one append, and the output ISO is written in one pass from the source ISO with
 // the new install.wim and the media files. The source is never modified; outputs are written
 // to temporary names and renamed. Not yet: the folder output and the faster patch-only route.
-import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DeployForgeError, InputError, OperationError } from '../errors.js';
@@ -21,9 +21,9 @@ import { answerFileArchitecture } from '../steps/unattend/step.js';
 import { FileSource } from '../util/byte-source.js';
 import { copySourceToFile } from '../util/copy.js';
 import { partialPathFor, removeStalePartials, withAtomicOutput } from '../util/fs.js';
-import { sha256FileOffThread, startHashOffThread } from '../util/hash-worker.js';
+import { sha256FileOffThread } from '../util/hash-worker.js';
 import { VERSION } from '../version.js';
-import { BuildJournal, checkpointOf, type JournalEntry, outputStillThere } from './journal.js';
+import { BuildJournal, checkpointOf, JOURNAL_FILE, type JournalEntry, outputStillThere } from './journal.js';
 import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Folder, sha256Text, writeLockfile } from './lockfile.js';
 import { planBuild, STEP_DEFINITIONS } from './plan.js';
 import { checkFreeSpace, checkTools, type SpaceNeed } from './preflight.js';
@@ -59,7 +59,7 @@ export interface BuildResult {
 /** The clock of a deterministic build: SOURCE_DATE_EPOCH (reproducible-builds.org) or a fixed date. */
 function deterministicClock(): Date {
   const epoch = Number(process.env.SOURCE_DATE_EPOCH);
-  return Number.isInteger(epoch) && epoch > 0 ? new Date(epoch * 1000) : new Date('2024-07-01T00:00:00Z');
+  return process.env.SOURCE_DATE_EPOCH !== undefined && Number.isInteger(epoch) && epoch >= 0 ? new Date(epoch * 1000) : new Date('2024-07-01T00:00:00Z');
 }
 
 /** Copies a file out of the source into the workspace. Not flushed: a killed process loses
@@ -124,6 +124,9 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       recipe: recipeDigest,
       steps: stepDigests.map((d) => d.sha256),
       outputs: [isoOut, wimOut, esdOut, swmOut, folderOut],
+      // A deterministic build must not resume a workspace a non-deterministic one left, or one
+      // made with another clock.
+      clock: clock?.toISOString() ?? null,
     }),
   );
   const guidFor = async (what: string) =>
@@ -138,15 +141,29 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   await mkdir(work, { recursive: true });
   const releaseLock = await lockWorkspace(work);
   const warnings: string[] = [];
-  let journal = options.resume ? await BuildJournal.open(work) : undefined;
-  if (journal && journal.inputDigest !== inputDigest) journal = undefined;
-  if (journal) {
-    await journal.rollbackTo();
-    progress.emit({ phase: `resume after stage ${journal.entries.length}`, done: journal.entries.length, unit: 'steps' });
-  } else {
-    if (options.resume) warnings.push(`nothing to resume in ${work}: building from the start`);
-    for (const name of await readdir(work)) if (name !== LOCK_FILE) await rm(join(work, name), { recursive: true, force: true });
-    journal = await BuildJournal.create(work, inputDigest);
+  let journal: BuildJournal;
+  try {
+    let resumed = options.resume ? await BuildJournal.open(work).catch(() => undefined) : undefined;
+    if (resumed && resumed.inputDigest !== inputDigest) resumed = undefined;
+    if (resumed) {
+      try {
+        await resumed.rollbackTo();
+        progress.emit({ phase: `resume after stage ${resumed.entries.length}`, done: resumed.entries.length, unit: 'steps' });
+      } catch (error) {
+        warnings.push(`the workspace ${work} could not be rolled back (${(error as Error).message.split('\n')[0]}): building from the start`);
+        resumed = undefined;
+      }
+    }
+    if (!resumed) {
+      if (options.resume) warnings.push(`nothing to resume in ${work}: building from the start`);
+      // The journal goes first, so a wipe cut short never leaves a journal naming removed files.
+      await rm(join(work, JOURNAL_FILE), { force: true });
+      for (const name of await readdir(work)) if (name !== LOCK_FILE) await rm(join(work, name), { recursive: true, force: true });
+    }
+    journal = resumed ?? (await BuildJournal.create(work, inputDigest));
+  } catch (error) {
+    await releaseLock();
+    throw error;
   }
   const done = (stage: string) => journal.entries.some((e) => e.stage === stage);
 
@@ -284,11 +301,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     // does not write them again.
     const outputs: BuildResult['outputs'] = [];
     const written = (kind: string, path: string) =>
-      journal.entries.find((e): e is Extract<JournalEntry, { stage: 'output' }> => e.stage === 'output' && e.kind === kind && e.path === path);
+      journal.entries.filter((e): e is Extract<JournalEntry, { stage: 'output' }> => e.stage === 'output' && e.kind === kind && e.path === path).at(-1);
     const record = async (kind: BuildResult['outputs'][number]['kind'], path: string) => {
-      const size = (await stat(path)).size;
+      const { size, mtimeMs } = await stat(path);
       outputs.push({ kind, path, size });
-      await journal.append({ stage: 'output', kind, path, size });
+      await journal.append({ stage: 'output', kind, path, size, modified: mtimeMs });
     };
     const reuse = async (kind: BuildResult['outputs'][number]['kind'], path: string) => {
       const entry = written(kind, path);
@@ -305,12 +322,14 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     const mediaChanges = async () => {
       const isEsd = inner.toLowerCase().endsWith('.esd');
       const add: Record<string, string> = isEsd ? { 'sources/install.wim': workspace } : {};
-      Object.assign(add, await context?.media.materialize(work));
+      // The recipe's media entries go through the same overlay as the steps' files, so a clash
+      // (the recipe's own autounattend.xml and the generated one) is an error, not a silent pick.
       for (const media of loaded.recipe.media ?? []) {
         const from = resolve(recipeDir, media.from);
         if (!(await stat(from)).isFile()) throw new InputError('DF_MEDIA_NOT_FILE', `media entry ${media.from}: only files can be added to the media so far`);
-        add[media.to.endsWith('/') ? `${media.to}${basename(from)}` : media.to] = from;
+        context?.media.addFile(/[\\/]$/.test(media.to) ? `${media.to}${basename(from)}` : media.to, from);
       }
+      Object.assign(add, await context?.media.materialize(work));
       const replace: Record<string, string> = { ...(isEsd ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) };
       // Files steps put over ones the source already has (an empty appraiserres.dll) replace them.
       const iso = await FileSource.open(options.source);
@@ -332,7 +351,8 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     const digests = new Map<string, string>();
     if (isoOut && !(await reuse('iso', isoOut))) {
       const uefiOnly = outputsSpec.iso?.mode === 'uefi';
-      const hash = startHashOffThread();
+      // Hashed on the main thread as it is written: bounded memory, no second read of the ISO.
+      const hash = createHash('sha256');
       await remasterIso(options.source, isoOut, {
         onChunk: (chunk) => hash.update(chunk),
         ...(await mediaChanges()),
@@ -342,7 +362,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         bootPlatforms: uefiOnly ? [0xef] : undefined,
         progress,
       });
-      digests.set(isoOut, await hash.digest());
+      digests.set(isoOut, hash.digest('hex'));
       await record('iso', isoOut);
     }
     if (folderOut && !(await reuse('folder', folderOut))) {
@@ -400,8 +420,10 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     });
     step(total);
     await context.abandon();
+    // Emptied before the lock goes, so no other build can pick the workspace up half removed.
+    for (const name of await readdir(work)) if (name !== LOCK_FILE) await rm(join(work, name), { recursive: true, force: true });
     await releaseLock();
-    await rm(work, { recursive: true, force: true });
+    await rmdir(work).catch(() => {}); // another build may have locked it meanwhile
     return { outputs, editions, answerFile, lockfile, warnings };
   } catch (error) {
     // Back to the last finished stage, so the workspace is consistent for --resume.
@@ -440,25 +462,44 @@ async function preflight(options: BuildOptions, installImage: string, outs: Reco
 
 const LOCK_FILE = 'lock';
 
-/** One build per workspace: a lock file holding the owner's pid; a dead owner's lock is taken over. */
+/** One build per workspace: a lock file holding the owner's pid, created whole (written to a
+ *  temporary name and hard-linked into place, so it is never seen empty); a dead owner's lock is
+ *  taken over by renaming it away first, so two builds cannot both take the same stale lock. */
 async function lockWorkspace(work: string): Promise<() => Promise<void>> {
   const path = join(work, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => rm(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(await readFile(path, 'utf8').catch(() => ''));
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new OperationError('DF_BUILD_BUSY', `another build (pid ${owner}) is using ${work}; wait for it or stop it`);
+  const mine = join(work, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+  await writeFile(mine, String(process.pid));
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await link(mine, path);
+        return () => rm(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const owner = Number(await readFile(path, 'utf8').catch(() => ''));
+        // Our own pid is a live owner too: another build in this process holds the workspace.
+        if (Number.isInteger(owner) && owner > 0 && (owner === process.pid || isAlive(owner))) {
+          throw new OperationError('DF_BUILD_BUSY', `another build (pid ${owner}) is using ${work}; wait for it or stop it`);
+        }
+        const stale = `${path}.stale.${randomBytes(4).toString('hex')}`;
+        await rename(path, stale).catch(() => {}); // only one taker wins the rename
+        await rm(stale, { force: true });
       }
-      await rm(path, { force: true });
     }
+    throw new OperationError('DF_BUILD_BUSY', `cannot lock ${work}: other builds keep taking it`);
+  } finally {
+    await rm(mine, { force: true });
   }
-  throw new OperationError('DF_BUILD_BUSY', `cannot lock ${work}`);
+}
+
+/** Takes the lock of a workspace for a command other than build (rollback). */
+export async function withWorkspaceLock<T>(work: string, run: () => Promise<T>): Promise<T> {
+  const release = await lockWorkspace(work);
+  try {
+    return await run();
+  } finally {
+    await release();
+  }
 }
 
 function isAlive(pid: number): boolean {

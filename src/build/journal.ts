@@ -51,7 +51,7 @@ const EntrySchema = z.discriminatedUnion('stage', [
     })
     .strict(),
   z.object({ n: z.number().int(), stage: z.literal('answer-file'), boot: CheckpointSchema.optional(), context: ContextSnapshotSchema }).strict(),
-  z.object({ n: z.number().int(), stage: z.literal('output'), kind: z.string(), path: z.string(), size: z.number().int() }).strict(),
+  z.object({ n: z.number().int(), stage: z.literal('output'), kind: z.string(), path: z.string(), size: z.number().int(), modified: z.number().optional() }).strict(),
 ]);
 export type JournalEntry = z.infer<typeof EntrySchema>;
 type NewEntry = JournalEntry extends infer E ? (E extends JournalEntry ? Omit<E, 'n'> : never) : never;
@@ -160,8 +160,9 @@ export class BuildJournal {
   }
 }
 
-/** True when a journaled output is still the file the build wrote (same size). */
+/** True when a journaled output is still the file the build wrote: same size and modification
+ *  time (size alone is not enough: ISOs of two recipes often have the same size). */
 export async function outputStillThere(entry: Extract<JournalEntry, { stage: 'output' }>): Promise<boolean> {
   const info = await stat(entry.path).catch(() => undefined);
-  return info?.isFile() === true && info.size === entry.size;
+  return info?.isFile() === true && info.size === entry.size && entry.modified !== undefined && info.mtimeMs === entry.modified;
 }

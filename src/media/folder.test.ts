@@ -76,3 +76,18 @@ test('writeMediaFolder refuses to replace a path the media lacks and leaves noth
     await tmp.cleanup();
   }
 });
+
+test('an added install.wim (an ESD source rebuilt as a WIM) splits for FAT32 like a replaced one', async () => {
+  const tmp = await makeTempDir();
+  try {
+    const iso = join(tmp.path, 'sample.iso');
+    await makeSampleMedia(iso, { sizeMb: 8, editions: 2, seed: 8 });
+    await runTool('7zz', ['e', '-y', `-o${tmp.path}`, iso, 'sources/install.wim']);
+    const target = join(tmp.path, 'usb');
+    const { split } = await writeMediaFolder(iso, target, { remove: ['sources/install.wim'], add: { 'sources/install.wim': join(tmp.path, 'install.wim') }, fat32: 'always' });
+    assert.deepEqual(split, ['/sources/install.swm']);
+    assert.match((await runTool('wimlib-imagex', ['info', join(target, 'sources', 'install.swm')])).stdout, /Image Count:\s+2/);
+  } finally {
+    await tmp.cleanup();
+  }
+});

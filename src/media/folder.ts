@@ -89,9 +89,18 @@ export async function writeMediaFolder(sourceIso: string, target: string, option
         throw new InputError('DF_FOLDER_BAD_CHANGE', `${a.path} is already on the source media (replace it instead)`);
       const out = join(partial, a.path);
       await mkdir(dirname(out), { recursive: true });
+      // An ESD source's new install.wim arrives as an addition; it splits like a replaced one.
+      const size = (await stat(a.local)).size;
+      if (k === '/sources/install.wim' && options.fat32 && (options.fat32 === 'always' || size > FAT32_MAX_FILE)) {
+        const { parts } = await splitWim(a.local, join(dirname(out), 'install.swm'), { partSizeMiB: 4000, progress: options.progress });
+        split.push(...parts.map((p) => p.slice(partial.length).replace(/\\/g, '/')));
+        for (const part of parts) bytes += (await stat(part)).size;
+        files += parts.length;
+        continue;
+      }
       await copyFile(a.local, out);
       files++;
-      bytes += (await stat(out)).size;
+      bytes += size;
     }
     if (options.fat32) {
       for (const entry of await readdir(partial, { recursive: true, withFileTypes: true })) {
@@ -108,7 +117,12 @@ export async function writeMediaFolder(sourceIso: string, target: string, option
       () => false,
     );
     if (hadOld) await rename(target, old);
-    await rename(partial, target);
+    try {
+      await rename(partial, target);
+    } catch (error) {
+      if (hadOld) await rename(old, target); // put the user's old folder back
+      throw error;
+    }
     if (hadOld) await rm(old, { recursive: true, force: true });
     return { files, bytes, split };
   } catch (error) {

@@ -47,7 +47,9 @@ export async function removeStalePartials(target: string): Promise<number> {
   const { readdir } = await import('node:fs/promises');
   const prefix = `.${basename(target)}.`;
   const names = await readdir(dirname(target)).catch(() => [] as string[]);
-  const stale = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]{8}\.partial$/.test(n.slice(prefix.length)));
-  for (const name of stale) await rm(join(dirname(target), name), { force: true });
+  // Files and folders (a folder output is assembled under the same kind of name, and an old
+  // folder waits at NAME.partial.old while the new one is renamed in).
+  const stale = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]{8}\.partial(\.old)?$/.test(n.slice(prefix.length)));
+  for (const name of stale) await rm(join(dirname(target), name), { recursive: true, force: true });
   return stale.length;
 }

@@ -3,7 +3,7 @@
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { buildRecipe } from '../../build/build.js';
+import { buildRecipe, withWorkspaceLock } from '../../build/build.js';
 import { BuildJournal, type JournalEntry, outputStillThere } from '../../build/journal.js';
 import { InputError, UsageError } from '../../errors.js';
 import { loadRecipe } from '../../recipe/index.js';
@@ -77,15 +77,19 @@ export function registerBuildCommand(program: Command, env: CommandEnv): void {
         return;
       }
       if (opts.to !== undefined && !Number.isInteger(opts.to)) throw new UsageError('DF_USAGE', '--to takes a stage number (see --list)');
-      const dropped = await journal.rollbackTo(opts.to);
-      // Outputs written by the dropped stages are removed when they are still what the build wrote.
-      const removed: string[] = [];
-      for (const entry of dropped) {
-        if (entry.stage === 'output' && (await outputStillThere(entry))) {
-          await rm(entry.path, { force: true });
-          removed.push(entry.path);
+      // The build's lock: a running build of this workspace makes this wait for nothing and fail.
+      const { dropped, removed } = await withWorkspaceLock(dir, async () => {
+        const dropped = await journal.rollbackTo(opts.to);
+        // Outputs written by the dropped stages are removed when they are still what the build wrote.
+        const removed: string[] = [];
+        for (const entry of dropped) {
+          if (entry.stage === 'output' && (await outputStillThere(entry))) {
+            await rm(entry.path, { force: true });
+            removed.push(entry.path);
+          }
         }
-      }
+        return { dropped, removed };
+      });
       ctx.result({ kept: journal.entries.length, dropped: dropped.map(describe), removed }, () =>
         [`kept stages 1..${journal.entries.length}`, ...dropped.map((d) => `undid ${describe(d)}`), ...removed.map((r) => `removed ${r}`)].join('\n'),
       );

@@ -9,7 +9,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openIso } from '../src/formats/iso/index.js';
+import { openWim, openWimImage } from '../src/formats/wim/index.js';
 import { makeSampleMedia } from '../src/sample/sample-media.js';
+import { FileSource } from '../src/util/byte-source.js';
 import { timeCommand } from './inspect.js';
 import { xorrisoWindowsIsoArgs } from './iso.js';
 
@@ -28,7 +31,21 @@ function timed(command: string, args: string[], input?: string): { ms: number; o
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, ok: result.status === 0, stderr: result.stderr ?? '' };
 }
 
-async function inputs(dir: string): Promise<{ recipe: string; file: string; folder: string; media: string }> {
+/** A driver folder the sample's first edition has (its name depends on the sample's seed), read in place. */
+async function firstDriverFolder(iso: string): Promise<string> {
+  const source = await FileSource.open(iso);
+  try {
+    const wim = await openWim(await (await openIso(source)).openFile('sources/install.wim'));
+    const image = await openWimImage(wim, 1);
+    const folder = image.list('/Windows/System32/DriverStore/FileRepository').find((e) => e.isDirectory);
+    if (!folder) throw new Error(`${iso} has no driver folder to remove`);
+    return folder.path;
+  } finally {
+    await source.close();
+  }
+}
+
+async function inputs(dir: string, removeFolder: string): Promise<{ recipe: string; file: string; folder: string; media: string; removeFolder: string }> {
   await mkdir(join(dir, 'folder', 'sub'), { recursive: true });
   const file = join(dir, 'tool.cmd');
   await writeFile(file, '@echo off\r\necho bench\r\n');
@@ -49,14 +66,14 @@ async function inputs(dir: string): Promise<{ recipe: string; file: string; fold
     '    from: folder',
     '    to: /Tools/Folder',
     '  - type: remove-files',
-    '    paths: [ /Windows/System32/DriverStore/FileRepository/sample000.inf_amd64_00000001 ]',
+    `    paths: [ '${removeFolder}' ]`,
     'media:',
     '  - { from: README-MEDIA.txt, to: /README-MEDIA.txt }',
     '',
   );
   const recipe = join(dir, 'bench.yaml');
   await writeFile(recipe, lines.join('\n'));
-  return { recipe, file, folder: join(dir, 'folder'), media };
+  return { recipe, file, folder: join(dir, 'folder'), media, removeFolder };
 }
 
 /** Today's route on Linux, step by step; returns the total and the parts. */
@@ -105,7 +122,7 @@ async function linuxRoute(iso: string, dir: string, ins: Awaited<ReturnType<type
     `add '${join(hives, 'NTUSER.DAT')}' /Users/Default/NTUSER.DAT`,
     `add '${ins.file}' /Windows/Setup/Scripts/tool.cmd`,
     `add '${ins.folder}' /Tools/Folder`,
-    'delete --recursive /Windows/System32/DriverStore/FileRepository/sample000.inf_amd64_00000001',
+    `delete --recursive '${ins.removeFolder}'`,
   ].join('\n');
   run('wimlib update', 'wimlib-imagex', ['update', wim, '1'], `${commands}\n`);
   const startMove = process.hrtime.bigint();
@@ -129,7 +146,7 @@ export async function benchBuild(): Promise<string> {
   const dir = join(work, 'build');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const ins = await inputs(dir);
+  const ins = await inputs(dir, await firstDriverFolder(iso));
   const out = join(dir, 'built.iso');
 
   const task = spawnSync('/usr/bin/time', ['-f', 'peak-rss-kib %M', process.execPath, join(root, 'bench', 'build-task.mjs'), ins.recipe, iso, out, dir], { encoding: 'utf8' });

@@ -32,10 +32,14 @@ test('writeMediaFolder lays out the ISO as 7-Zip extracts it, with changes appli
     const target = join(tmp.path, 'usb');
     await mkdir(target);
     await writeFile(join(target, 'stale.txt'), 'old');
-    await writeMediaFolder(iso, target, { add: { 'autounattend.xml': extra }, remove: ['sources/ei.cfg'] });
+    await writeMediaFolder(iso, target, { add: { 'autounattend.xml': extra, 'SOURCES/extra.txt': extra }, remove: ['sources/ei.cfg'] });
     // 7-Zip also lists the El Torito boot images as [BOOT]/…; they are not files of the media.
     const expected = (await tree(reference)).filter((p) => p !== 'sources/ei.cfg' && !p.startsWith('[BOOT]/'));
-    assert.deepEqual(await tree(target), [...expected, 'autounattend.xml'].sort(), 'the old folder was replaced, not merged');
+    assert.deepEqual(
+      await tree(target),
+      [...expected, 'autounattend.xml', 'sources/extra.txt'].sort(),
+      'the old folder was replaced, not merged; SOURCES/ is the media’s sources/',
+    );
     for (const path of expected.slice(0, 20)) assert.equal(await sha(join(target, path)), await sha(join(reference, path)), path);
     assert.equal(await readFile(join(target, 'autounattend.xml'), 'utf8'), 'hello\r\n');
     assert.deepEqual(

@@ -55,12 +55,15 @@ export async function writeMediaFolder(sourceIso: string, target: string, option
     const iso = await openIso(source);
     await mkdir(partial, { recursive: true });
     const present = new Set<string>();
+    // Folder names as the media spells them, so an added `Sources/x` lands in `sources/` as it does on the ISO.
+    const folderCase = new Map<string, string>();
     for await (const entry of iso.walk()) {
       const k = entry.path.toLowerCase();
       present.add(k);
       if (remove.some((r) => k === r || k.startsWith(`${r}/`))) continue;
       const out = join(partial, entry.path);
       if (entry.isDirectory) {
+        folderCase.set(k, entry.path);
         await mkdir(out, { recursive: true });
         continue;
       }
@@ -87,7 +90,10 @@ export async function writeMediaFolder(sourceIso: string, target: string, option
     for (const [k, a] of add) {
       if (present.has(k) && !remove.some((r) => k === r || k.startsWith(`${r}/`)))
         throw new InputError('DF_FOLDER_BAD_CHANGE', `${a.path} is already on the source media (replace it instead)`);
-      const out = join(partial, a.path);
+      const parts = a.path.split('/').filter(Boolean);
+      let spelled = '';
+      for (const part of parts.slice(0, -1)) spelled = folderCase.get(`${spelled}/${part}`.toLowerCase()) ?? `${spelled}/${part}`;
+      const out = join(partial, `${spelled}/${parts.at(-1)}`);
       await mkdir(dirname(out), { recursive: true });
       // An ESD source's new install.wim arrives as an addition; it splits like a replaced one.
       const size = (await stat(a.local)).size;

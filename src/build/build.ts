@@ -25,7 +25,7 @@ import { sha256FileOffThread } from '../util/hash-worker.js';
 import { VERSION } from '../version.js';
 import { BuildJournal, checkpointOf, JOURNAL_FILE, type JournalEntry, outputStillThere } from './journal.js';
 import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Folder, sha256Text, writeLockfile } from './lockfile.js';
-import { planBuild, STEP_DEFINITIONS } from './plan.js';
+import { type BuildPlan, planBuild, STEP_DEFINITIONS } from './plan.js';
 import { checkFreeSpace, checkTools, type SpaceNeed } from './preflight.js';
 import { BuildStepContext } from './step-context.js';
 
@@ -97,7 +97,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const deterministic = options.deterministic ?? loaded.recipe.options?.deterministic ?? false;
   const clock = deterministic ? deterministicClock() : undefined;
   const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
-  await preflight(options, plan.installImage, { isoOut, wimOut, esdOut, swmOut, folderOut });
+  await preflight(options, plan, { isoOut, wimOut, esdOut, swmOut, folderOut });
   // The source's SHA-256 is computed alongside the first stages (it only feeds IDs and the
   // lockfile); the workspace is found again by the source's path, size and modification time.
   const sourceInfo = await stat(options.source);
@@ -355,6 +355,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       const hash = createHash('sha256');
       await remasterIso(options.source, isoOut, {
         onChunk: (chunk) => hash.update(chunk),
+        signal: options.signal,
         ...(await mediaChanges()),
         label: loaded.recipe.outputs?.iso?.label ?? loaded.recipe.options?.label,
         timestamp: clock,
@@ -435,28 +436,35 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
 }
 
 /** Tools and free space, checked before anything is written. */
-async function preflight(options: BuildOptions, installImage: string, outs: Record<'isoOut' | 'wimOut' | 'esdOut' | 'swmOut' | 'folderOut', string | undefined>): Promise<void> {
+async function preflight(options: BuildOptions, plan: BuildPlan, outs: Record<'isoOut' | 'wimOut' | 'esdOut' | 'swmOut' | 'folderOut', string | undefined>): Promise<void> {
   await checkTools(['wimlib-imagex']);
   const sourceSize = (await stat(options.source)).size;
   let installSize = sourceSize;
-  const inner = installImage.slice(installImage.lastIndexOf(':') + 1);
-  if (inner !== installImage) {
+  let bootSize = 0;
+  const inner = plan.installImage.slice(plan.installImage.lastIndexOf(':') + 1);
+  if (inner !== plan.installImage) {
     const source = await FileSource.open(options.source);
     try {
-      installSize = (await (await openIso(source)).stat(inner))?.size ?? sourceSize;
+      const iso = await openIso(source);
+      installSize = (await iso.stat(inner))?.size ?? sourceSize;
+      bootSize = (await iso.stat('sources/boot.wim'))?.size ?? 0;
     } finally {
       await source.close();
     }
   }
+  // The plan's estimate of the new install image (an ESD source grows when exported to LZX); the
+  // larger of it and the source image, since the steps add data too.
+  const newImage = Math.max(installSize, plan.expectedSize.installImage);
   const work = options.workDir ?? tmpdir();
-  // The workspace holds a copy of the install image and the export of the kept editions (at most
-  // as big); each output is at most as big as what it is made from.
-  const needs: SpaceNeed[] = [{ folder: work, bytes: (inner !== installImage ? installSize : 0) + installSize, what: 'workspace' }];
-  if (outs.isoOut) needs.push({ folder: dirname(outs.isoOut), bytes: sourceSize, what: 'output ISO' });
-  if (outs.wimOut) needs.push({ folder: dirname(outs.wimOut), bytes: installSize, what: 'output WIM' });
-  if (outs.esdOut) needs.push({ folder: dirname(outs.esdOut), bytes: installSize, what: 'output ESD' }, { folder: work, bytes: installSize, what: 'ESD export' });
-  if (outs.folderOut) needs.push({ folder: dirname(outs.folderOut), bytes: sourceSize, what: 'output folder' });
-  if (outs.swmOut) needs.push({ folder: dirname(outs.swmOut), bytes: installSize, what: 'output SWM parts' });
+  // The workspace holds a copy of the install image, the export of the kept editions and, when a
+  // step edits it, a copy of boot.wim.
+  const needs: SpaceNeed[] = [{ folder: work, bytes: (inner !== plan.installImage ? installSize : 0) + newImage + bootSize, what: 'workspace' }];
+  const isoSize = Math.max(sourceSize, plan.expectedSize.iso ?? 0);
+  if (outs.isoOut) needs.push({ folder: dirname(outs.isoOut), bytes: isoSize, what: 'output ISO' });
+  if (outs.wimOut) needs.push({ folder: dirname(outs.wimOut), bytes: newImage, what: 'output WIM' });
+  if (outs.esdOut) needs.push({ folder: dirname(outs.esdOut), bytes: newImage, what: 'output ESD' }, { folder: work, bytes: newImage, what: 'ESD export' });
+  if (outs.folderOut) needs.push({ folder: dirname(outs.folderOut), bytes: isoSize, what: 'output folder' });
+  if (outs.swmOut) needs.push({ folder: dirname(outs.swmOut), bytes: newImage, what: 'output SWM parts' });
   await checkFreeSpace(needs);
 }
 

@@ -26,6 +26,8 @@ export interface RemasterOptions {
   progress?: ProgressSink;
   /** Sees every byte of the new image in order as it is written. */
   onChunk?: (chunk: Uint8Array) => void;
+  /** Stops the write; nothing is left at the output path. */
+  signal?: AbortSignal;
 }
 
 export interface RemasterResult {
@@ -116,6 +118,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         timestamp: options.timestamp,
         progress: options.progress,
         onChunk: options.onChunk,
+        signal: options.signal,
       },
       outPath,
     );

@@ -77,6 +77,8 @@ export interface IsoWriteOptions {
   deterministic?: boolean;
   /** Sees every byte of the image in order as it is written (e.g. to hash the output in the same pass). */
   onChunk?: (chunk: Uint8Array) => void;
+  /** Stops the write (it throws the signal's reason); the partial output is removed. */
+  signal?: AbortSignal;
   progress?: ProgressSink;
 }
 
@@ -599,6 +601,7 @@ export async function writeIsoFile(files: readonly IsoInputFile[], options: IsoW
     try {
       let position = 0;
       await writeIso(plan, async (chunk) => {
+        options.signal?.throwIfAborted();
         options.onChunk?.(chunk);
         if (!isAllZero(chunk)) {
           for (let at = 0; at < chunk.length; ) {

@@ -177,5 +177,8 @@ add a file and a folder, remove a folder, add a file at the media root, write a 
 | Linux route: 7zz → wimlib export → hivexregedit + wimlib update → xorriso | ${route.ms.toFixed(0)} | ${(route.ms / floor.ms).toFixed(2)}× | ${parts}; not flushed, no UDF |
 
 One run each, page cache warm. Targets from issue 6: within 1.3× of the floor, at least 2× faster than the Linux route, peak memory < 300 MB.
+The build writes the image three times (the copy of install.wim out of the ISO, wimlib's export of the kept
+editions, the ISO) where the floor writes it once; the patch-only route issue 6 describes (a new blob table
+and tail over the source's resources, streamed into the ISO) would remove the first two. It is not written yet.
 `;
 }

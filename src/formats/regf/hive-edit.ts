@@ -4,9 +4,9 @@
 // relies on. Each edit is all-or-nothing. It does not replay transaction logs (dirty hives are
 // refused), write logs, change security descriptors or class names of existing keys, or
 // support volatile keys and symbolic links.
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { FormatError, InputError } from '../../errors.js';
-import { withAtomicOutput } from '../../util/fs.js';
+import { withAtomicOutput, writeInPieces } from '../../util/fs.js';
 import { computeBaseBlockChecksum, isDirty, parseBaseBlock } from './base-block.js';
 import { buildHive } from './build-hive.js';
 import { CellSpace } from './cell-space.js';
@@ -456,8 +456,12 @@ export class HiveEdit implements HiveEditor {
   async save(path: string): Promise<void> {
     const bytes = this.finish();
     await withAtomicOutput(path, async (partial) => {
-      const { writeFile } = await import('node:fs/promises');
-      await writeFile(partial, bytes);
+      const handle = await open(partial, 'w');
+      try {
+        await writeInPieces(handle, bytes);
+      } finally {
+        await handle.close();
+      }
     });
   }
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DeployForgeError, InputError, OperationError } from '../errors.js';
 import { openIso } from '../formats/iso/index.js';
-import { exportImages, openWim, setImageProperties, setWimGuid, splitWim } from '../formats/wim/index.js';
+import { exportImages, exportImagesRaw, openWim, rawExportRefusal, setImageProperties, setWimGuid, splitWim } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
 import { writeMediaFolder } from '../media/folder.js';
 import { remasterIso } from '../media/remaster.js';
@@ -18,10 +18,10 @@ import { type ProgressSink, silentProgress } from '../progress.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import { composeAnswerFile, contributionsEmpty } from '../steps/unattend/compose.js';
 import { answerFileArchitecture } from '../steps/unattend/step.js';
-import { FileSource } from '../util/byte-source.js';
+import { type ByteSource, FileSource } from '../util/byte-source.js';
 import { copySourceToFile } from '../util/copy.js';
 import { partialPathFor, removeStalePartials, withAtomicOutput } from '../util/fs.js';
-import { sha256FileOffThread } from '../util/hash-worker.js';
+import { sha256FileOffThread, startStreamHasher } from '../util/hash-worker.js';
 import { VERSION } from '../version.js';
 import { BuildJournal, checkpointOf, JOURNAL_FILE, type JournalEntry, outputStillThere } from './journal.js';
 import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Folder, sha256Text, writeLockfile } from './lockfile.js';
@@ -182,14 +182,20 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       .startsWith('MSWIM');
     if ((isoOut || folderOut) && !isIso) throw new InputError('DF_NEEDS_ISO_SOURCE', 'ISO and folder outputs need an ISO source: give --source X.iso, or write outputs.wim only');
     const sourceWim = isIso ? join(work, `source-${basename(inner)}`) : options.source;
-    // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
-    if (isIso && (!done('extract') || (!done('export') && !(await exists(sourceWim))))) {
-      const source = await FileSource.open(options.source);
+    // A non-solid install.wim is exported raw, straight from the source (no copy out of the
+    // ISO, no recompression); an ESD goes the wimlib way, which needs a local copy.
+    const openInstall = async <T>(run: (image: ByteSource) => Promise<T>): Promise<T> => {
+      const file = await FileSource.open(options.source);
       try {
-        await copyOut(await (await openIso(source)).openFile(inner), sourceWim);
+        return await run(isIso ? await (await openIso(file)).openFile(inner) : file);
       } finally {
-        await source.close();
+        await file.close();
       }
+    };
+    const raw = !done('export') && (await openInstall(async (image) => rawExportRefusal(await openWim(image)) === null));
+    // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
+    if (isIso && !raw && !done('export') && (!done('extract') || !(await exists(sourceWim)))) {
+      await openInstall((image) => copyOut(image, sourceWim));
       await journal.append({ stage: 'extract' });
     }
     aborted();
@@ -215,16 +221,14 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     // 2. The kept editions, in order, into a workspace WIM (LZX, Microsoft's chunk size).
     if (!done('export')) {
       await rm(workspace, { force: true });
-      await exportImages(
-        sourceWim,
-        plan.editions.map((e) => e.index),
-        workspace,
-        { compress: 'lzx', progress },
-      );
+      const kept = plan.editions.map((e) => e.index);
+      if (raw) await openInstall((image) => exportImagesRaw(image, kept, workspace, { progress }));
+      else await exportImages(sourceWim, kept, workspace, { compress: 'lzx', progress });
       for (const [i, edition] of plan.editions.entries()) {
         if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename });
       }
-      // wimlib gives each export a random GUID, the only byte that differs between two exports.
+      // wimlib gives each export a random GUID, the only byte that differs between two exports;
+      // a deterministic build derives it from its inputs either way.
       if (deterministic) await setWimGuid(workspace, await guidFor('install.wim'));
       await journal.append({ stage: 'export', install: await checkpointOf(work, 'install.wim') });
     }
@@ -351,19 +355,23 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     const digests = new Map<string, string>();
     if (isoOut && !(await reuse('iso', isoOut))) {
       const uefiOnly = outputsSpec.iso?.mode === 'uefi';
-      // Hashed on the main thread as it is written: bounded memory, no second read of the ISO.
-      const hash = createHash('sha256');
+      // Hashed on a worker thread as it is written (a bounded backlog, no second read of the ISO).
+      const changes = await mediaChanges();
+      const hash = startStreamHasher();
       await remasterIso(options.source, isoOut, {
         onChunk: (chunk) => hash.update(chunk),
         signal: options.signal,
-        ...(await mediaChanges()),
+        ...changes,
         label: loaded.recipe.outputs?.iso?.label ?? loaded.recipe.options?.label,
         timestamp: clock,
         // El Torito platform 0xEF is UEFI (El Torito 1.0 as extended by the UEFI spec, 12.3.2.1).
         bootPlatforms: uefiOnly ? [0xef] : undefined,
         progress,
+      }).catch((error) => {
+        hash.abort();
+        throw error;
       });
-      digests.set(isoOut, hash.digest('hex'));
+      digests.set(isoOut, await hash.digest());
       await record('iso', isoOut);
     }
     if (folderOut && !(await reuse('folder', folderOut))) {

@@ -25,7 +25,7 @@ export interface RemasterOptions {
   timestamp?: Date;
   progress?: ProgressSink;
   /** Sees every byte of the new image in order as it is written. */
-  onChunk?: (chunk: Uint8Array) => void;
+  onChunk?: (chunk: Uint8Array) => void | Promise<void>;
   /** Stops the write; nothing is left at the output path. */
   signal?: AbortSignal;
 }

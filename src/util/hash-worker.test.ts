@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeTempDir } from '../../test/helpers/corpus.js';
-import { sha256FileOffThread } from './hash-worker.js';
+import { sha256FileOffThread, startStreamHasher } from './hash-worker.js';
 
 test('sha256FileOffThread agrees with node:crypto; a missing file is an error', async () => {
   const tmp = await makeTempDir();
@@ -19,4 +19,17 @@ test('sha256FileOffThread agrees with node:crypto; a missing file is an error', 
   } finally {
     await tmp.cleanup();
   }
+});
+
+test('startStreamHasher hashes chunks in order with a bounded backlog; abort stops it', async () => {
+  const bytes = Buffer.alloc(5 * 1024 * 1024 + 3);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 40503) >>> 8;
+  const hasher = startStreamHasher();
+  // Views on one big buffer, as the ISO writer hands them out.
+  for (let at = 0; at < bytes.length; at += 256 * 1024) await hasher.update(bytes.subarray(at, at + 256 * 1024));
+  assert.equal(await hasher.digest(), createHash('sha256').update(bytes).digest('hex'));
+  const abandoned = startStreamHasher();
+  await abandoned.update(bytes.subarray(0, 10));
+  abandoned.abort();
+  await assert.rejects(abandoned.digest(), /abandoned/);
 });

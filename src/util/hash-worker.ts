@@ -37,3 +37,77 @@ export async function sha256FileOffThread(path: string): Promise<{ sha256: strin
   const { sha256, size } = await result(worker);
   return { sha256, size: size ?? 0 };
 }
+
+// The body of a worker that hashes chunks posted to it and acknowledges each one, so the sender
+// can keep a bounded number in flight.
+const STREAM_WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const hash = createHash('sha256');
+parentPort.on('message', (message) => {
+  if (message === 'end') parentPort.postMessage({ sha256: hash.digest('hex') });
+  else { hash.update(new Uint8Array(message)); parentPort.postMessage('ack'); }
+});
+`;
+
+/** Chunks hashed at most this far behind the sender (16 × 256 KiB pieces = 4 MiB). */
+const MAX_IN_FLIGHT = 16;
+
+export interface StreamHasher {
+  /** Queues a copy of `chunk`; resolves once few enough chunks are waiting. */
+  update(chunk: Uint8Array): Promise<void>;
+  digest(): Promise<string>;
+  /** Stops the worker (after a failure); digest() then rejects. */
+  abort(): void;
+}
+
+/** A running SHA-256 on a worker thread, fed in order, with back-pressure. */
+export function startStreamHasher(): StreamHasher {
+  const worker = new Worker(STREAM_WORKER_SOURCE, { eval: true });
+  worker.unref();
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  let finish: ((sha256: string) => void) | undefined;
+  let fail: ((error: Error) => void) | undefined;
+  const done = new Promise<string>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  done.catch(() => {});
+  worker.on('message', (message: 'ack' | { sha256: string }) => {
+    if (message === 'ack') {
+      inFlight--;
+      wake?.();
+      wake = undefined;
+    } else {
+      finish?.(message.sha256);
+      void worker.terminate();
+    }
+  });
+  const stop = (error: Error) => {
+    failure ??= error;
+    fail?.(failure);
+    wake?.();
+  };
+  worker.once('error', stop);
+  worker.once('exit', () => stop(new Error('the hash worker stopped before it answered')));
+  return {
+    async update(chunk) {
+      if (failure) throw failure;
+      // A copy of just these bytes (a view may sit on a much larger buffer), handed over without a second copy.
+      const copy = new Uint8Array(chunk); // a copy (Buffer#slice would be a view)
+      worker.postMessage(copy.buffer, [copy.buffer]);
+      inFlight++;
+      while (inFlight > MAX_IN_FLIGHT && !failure) await new Promise<void>((resolve) => (wake = resolve));
+    },
+    async digest() {
+      worker.postMessage('end');
+      return done;
+    },
+    abort() {
+      stop(new Error('the hash was abandoned'));
+      void worker.terminate();
+    },
+  };
+}

@@ -76,7 +76,7 @@ export interface IsoWriteOptions {
   /** Serials and the UDF volume set id derived from the inputs; default true when `timestamp` is given. */
   deterministic?: boolean;
   /** Sees every byte of the image in order as it is written (e.g. to hash the output in the same pass). */
-  onChunk?: (chunk: Uint8Array) => void;
+  onChunk?: (chunk: Uint8Array) => void | Promise<void>;
   /** Stops the write (it throws the signal's reason); the partial output is removed. */
   signal?: AbortSignal;
   progress?: ProgressSink;
@@ -602,7 +602,7 @@ export async function writeIsoFile(files: readonly IsoInputFile[], options: IsoW
       let position = 0;
       await writeIso(plan, async (chunk) => {
         options.signal?.throwIfAborted();
-        options.onChunk?.(chunk);
+        await options.onChunk?.(chunk);
         if (!isAllZero(chunk)) {
           for (let at = 0; at < chunk.length; ) {
             const { bytesWritten } = await handle.write(chunk, at, chunk.length - at, position + at);

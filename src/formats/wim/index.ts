@@ -5,6 +5,7 @@ export { rollbackWim, takeWimCheckpoint, type WimCheckpoint } from './checkpoint
 export { type DecompressorLoader, getDecompressor, hasDecompressor, registerDecompressor } from './codecs.js';
 export { parseDentry, type WimDentryRecord, type WimStream, type WimStreamType } from './dentry.js';
 export { type AddFileOptions, openWimEdit, type WimCommitResult, type WimEdit, type WimEditOptions } from './edit.js';
+export { exportImagesRaw, type RawExportOptions, rawExportRefusal } from './export-raw.js';
 export {
   parseWimHeader,
   readWimHeader,

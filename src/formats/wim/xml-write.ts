@@ -86,3 +86,22 @@ export function updateWimXml(text: string, position: number, update: ImageXmlUpd
 export function encodeWimXml(text: string): Uint8Array {
   return Buffer.from(`\ufeff${text}`, 'utf16le');
 }
+
+/** The XML with only the images at `positions` (1-based, in the order given), renumbered 1..N
+ *  in their INDEX attributes, and WIM/TOTALBYTES set; every other character is kept. */
+export function selectWimXmlImages(text: string, positions: readonly number[], wimTotalBytes: number): string {
+  const images = imageRanges(text);
+  const picked = positions.map((p, i) => {
+    const range = images[p - 1];
+    if (!range) throw new FormatError('DF_WIM_XML_NO_IMAGE', `the WIM XML has no <IMAGE> number ${p}; the file is corrupt`, { position: p, images: images.length });
+    const body = text.slice(range.start, range.end);
+    return body.replace(/^(<IMAGE[^>]*?\sINDEX=")[^"]*(")/, `$1${i + 1}$2`);
+  });
+  const first = images[0]?.start ?? text.indexOf('</WIM>');
+  const last = images.at(-1)?.end ?? first;
+  let out = text.slice(0, first) + picked.join('') + text.slice(last);
+  const wimOpen = /<WIM(?=[\s>])[^>]*>/.exec(out);
+  if (!wimOpen) throw new FormatError('DF_WIM_XML_BAD_ROOT', 'the WIM XML has no <WIM> element; the file is corrupt', {});
+  out = setElement(out, 'TOTALBYTES', String(wimTotalBytes), wimOpen.index + wimOpen[0].length, imageRanges(out));
+  return out;
+}

@@ -99,7 +99,11 @@ export function startStreamHasher(): StreamHasher {
       const copy = new Uint8Array(chunk); // a copy (Buffer#slice would be a view)
       worker.postMessage(copy.buffer, [copy.buffer]);
       inFlight++;
-      while (inFlight > MAX_IN_FLIGHT && !failure) await new Promise<void>((resolve) => (wake = resolve));
+      while (inFlight > MAX_IN_FLIGHT && !failure) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
     },
     async digest() {
       worker.postMessage('end');

@@ -172,13 +172,14 @@ add a file and a folder, remove a folder, add a file at the media root, write a 
 
 | what | ms | vs floor | note |
 |---|---:|---:|---|
-| deployforge build | ${ours.ms.toFixed(0)} | ${(ours.ms / floor.ms).toFixed(2)}× | plan, hash the source, copy install.wim out, wimlib export of the kept edition, one append commit, one streaming ISO pass, lockfile; peak RSS ${peakMb.toFixed(0)} MiB (node ${ours.rssMb.toFixed(0)} MiB) |
+| deployforge build | ${ours.ms.toFixed(0)} | ${(ours.ms / floor.ms).toFixed(2)}× | plan, hash the source (worker thread), raw export of the kept edition straight from the ISO, one append commit, one streaming ISO pass hashed as it is written, lockfile; peak RSS ${peakMb.toFixed(0)} MiB (node ${ours.rssMb.toFixed(0)} MiB) |
 | floor: \`cp\` + \`sync\` of the source | ${floor.ms.toFixed(0)} | 1.00× | read the source once, write one flushed copy |
 | Linux route: 7zz → wimlib export → hivexregedit + wimlib update → xorriso | ${route.ms.toFixed(0)} | ${(route.ms / floor.ms).toFixed(2)}× | ${parts}; not flushed, no UDF |
 
 One run each, page cache warm. Targets from issue 6: within 1.3× of the floor, at least 2× faster than the Linux route, peak memory < 300 MB.
-The build writes the image three times (the copy of install.wim out of the ISO, wimlib's export of the kept
-editions, the ISO) where the floor writes it once; the patch-only route issue 6 describes (a new blob table
-and tail over the source's resources, streamed into the ISO) would remove the first two. It is not written yet.
+The build writes the image twice (the raw export of the kept editions into the workspace, then the ISO)
+where the floor writes it once, and the workspace's pages are still being flushed while the ISO is
+written. The patch-only route issue 6 describes (the new blob table and tail streamed into the ISO over
+the source's own resources, no workspace copy) would remove the first write. It is not written yet.
 `;
 }

@@ -240,6 +240,16 @@ export async function withWimImage<T>(location: WimLocation, cwd: string, use: (
   }
 }
 
+/** Runs `use` on the bytes of a WIM (a file, or one inside an ISO, read through its extents). */
+export async function withWimSource<T>(location: WimLocation, cwd: string, use: (source: ByteSource, where: string) => Promise<T>): Promise<T> {
+  const opened = await openWimLocation(location, cwd);
+  try {
+    return await use(opened.wim.source, describeWim(location, opened.inner));
+  } finally {
+    await opened.close();
+  }
+}
+
 /** The bytes of the file a reference names, read straight from the ISO or WIM (SHA-1 checked). */
 export async function readImageFile(ref: ImagePath, options: { cwd?: string } = {}): Promise<Uint8Array> {
   const cwd = options.cwd ?? process.cwd();

@@ -168,3 +168,34 @@ describe('deployforge wim on a WIM inside an ISO', () => {
     }
   });
 });
+
+describe('deployforge wim export --raw', () => {
+  test('copies chosen editions out of an ISO as stored, by index and by name; wimlib verifies the result; an ESD is refused', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const { makeSampleMedia } = await import('../../src/sample/sample-media.js');
+      const iso = join(tmp.path, 'sample.iso');
+      await makeSampleMedia(iso, { sizeMb: 8, editions: 3, seed: 81 });
+      // `wim info` reads the WIM inside the ISO in place.
+      const info0 = JSON.parse((await runCliCaptured(['wim', 'info', '--json', `${iso}:install`])).stdout) as { wim: { images: { name: string }[] } };
+      const names = info0.wim.images.map((i) => i.name);
+      assert.equal(names.length, 3);
+      const out = join(tmp.path, 'two.wim');
+      const run = await runCliCaptured(['wim', 'export', '--raw', `${iso}:install`, out, '--image', '3', '--image', names[0]]);
+      assert.equal(run.code, 0, run.stderr);
+      await runTool('wimlib-imagex', ['verify', out]);
+      const info = (await runTool('wimlib-imagex', ['info', out])).stdout;
+      assert.deepEqual(
+        [...info.matchAll(/^Name:\s+(.*)$/gm)].map((m) => m[1]),
+        [names[2], names[0]],
+      );
+      const esdIso = join(tmp.path, 'esd.iso');
+      await makeSampleMedia(esdIso, { sizeMb: 8, editions: 1, seed: 82, esd: true });
+      const refused = await runCliCaptured(['wim', 'export', '--raw', `${esdIso}:install`, join(tmp.path, 'x.wim')]);
+      assert.equal(refused.code, 3);
+      assert.match(refused.stderr, /solid/);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

@@ -6,12 +6,23 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
-import { exportImages, openWimEdit, rollbackWim, splitWim, verifyWim, type WimCheckpoint, type WimEntryStat, type WimImage } from '../../formats/wim/index.js';
-import { inspectPath } from '../../inspect/inspect.js';
+import {
+  exportImages,
+  exportImagesRaw,
+  openWim,
+  openWimEdit,
+  rollbackWim,
+  splitWim,
+  verifyWim,
+  type WimCheckpoint,
+  type WimEntryStat,
+  type WimImage,
+} from '../../formats/wim/index.js';
+import { inspectPath, inspectSource } from '../../inspect/inspect.js';
 import { filetimeToIso } from '../../util/binary.js';
 import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
-import { parseWimLocation, withWimImage } from '../image-path.js';
+import { parseWimLocation, withWimImage, withWimSource } from '../image-path.js';
 import type { CommandEnv } from '../main.js';
 import { collectList, collectPair } from '../options.js';
 import { formatSize, renderInspect } from '../render-inspect.js';
@@ -132,10 +143,29 @@ export function registerWimCommand(program: Command, env: CommandEnv): void {
     .option('--image <index-or-name...>', 'editions to keep (default: all)')
     .option('--compress <type>', 'none, xpress, lzx or lzms (default from the destination name)')
     .option('--boot', 'mark the exported image bootable', false)
-    .action(async (src: string, dest: string, opts: { image?: string[]; compress?: 'none' | 'xpress' | 'lzx' | 'lzms'; boot: boolean }) => {
+    .option('--raw', 'copy the editions as stored: no wimlib, no recompression (non-solid WIMs; also one inside an ISO, X.iso:install)')
+    .action(async (src: string, dest: string, opts: { image?: string[]; compress?: 'none' | 'xpress' | 'lzx' | 'lzms'; boot: boolean; raw?: boolean }) => {
       const ctx = env.ctx();
       const images = opts.image ? opts.image.map((i) => (/^\d+$/.test(i) ? Number(i) : i)) : 'all';
       const target = resolve(ctx.io.cwd, dest);
+      if (opts.raw) {
+        if (opts.compress || opts.boot) throw new UsageError('DF_USAGE', '--raw copies resources as stored: it takes neither --compress nor --boot');
+        const location = parseWimLocation(src, { cwd: ctx.io.cwd });
+        const { size, indexes } = await withWimSource(location, ctx.io.cwd, async (source) => {
+          const wim = await openWim(source);
+          const indexes =
+            images === 'all'
+              ? wim.images.map((i) => i.index)
+              : images.map((i) => {
+                  const found = typeof i === 'number' ? wim.images.find((x) => x.index === i) : wim.images.find((x) => x.name?.toLowerCase() === i.toLowerCase());
+                  if (!found) throw new InputError('DF_WIM_NO_IMAGE', `${src} has no image ${JSON.stringify(i)}`);
+                  return found.index;
+                });
+          return { ...(await exportImagesRaw(source, indexes, target, { progress: ctx.progress })), indexes };
+        });
+        ctx.result({ written: target, images: indexes, size }, () => `exported ${indexes.join(', ')} as stored → ${target} (${size} bytes)`);
+        return;
+      }
       await exportImages(resolve(ctx.io.cwd, src), images, target, { compress: opts.compress, boot: opts.boot || undefined, progress: ctx.progress });
       ctx.result({ written: target, images }, () => `exported ${images === 'all' ? 'all images' : images.join(', ')} → ${target}`);
     });
@@ -168,7 +198,10 @@ export function registerWimCommand(program: Command, env: CommandEnv): void {
     .argument('<wim>')
     .action(async (path: string) => {
       const ctx = env.ctx();
-      const report = await inspectPath(resolve(ctx.io.cwd, path));
+      const location = parseWimLocation(path, { cwd: ctx.io.cwd });
+      // A WIM inside an ISO (X.iso:install) is inspected through the ISO's extents.
+      const report =
+        location.inIso !== undefined ? await withWimSource(location, ctx.io.cwd, (source) => inspectSource(source, path)) : await inspectPath(resolve(ctx.io.cwd, path));
       if (!['wim', 'esd', 'swm', 'ppkg'].includes(report.format)) throw new InputError('DF_NOT_A_WIM', `${path} is ${report.format.toUpperCase()}, not a WIM, ESD, SWM or PPKG`);
       ctx.result({ ...report, path }, () => renderInspect({ ...report, path }, ctx.colors));
     });

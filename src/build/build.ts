@@ -394,15 +394,18 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       await record('esd', esdOut);
     }
     if (swmOut) {
-      // Parts of at most 4,000 MiB by default, so each fits a FAT32 stick. splitWim writes every
-      // part atomically; the set is journaled as one output (its first part).
-      if (!(await reuse('swm', swmOut))) {
-        const { parts } = await splitWim(workspace, swmOut, { partSizeMiB: outputsSpec.swm?.partSizeMb ?? 4000, progress });
-        for (const part of parts.slice(1)) outputs.push({ kind: 'swm', path: part, size: (await stat(part)).size });
-        await record('swm', parts[0]);
+      // Parts of at most 4,000 MiB by default, so each fits a FAT32 stick. Every part is journaled,
+      // so a resumed build reuses the whole set or none of it and `rollback` removes them all.
+      const journaled = journal.entries.filter((e): e is Extract<JournalEntry, { stage: 'output' }> => e.stage === 'output' && e.kind === 'swm');
+      const still = await Promise.all(journaled.map((e) => outputStillThere(e)));
+      if (journaled.length > 0 && journaled[0].path === swmOut && still.every(Boolean)) {
+        for (const e of journaled) outputs.push({ kind: 'swm', path: e.path, size: e.size });
       } else {
-        const { parts } = await listSwmParts(swmOut);
-        for (const part of parts.slice(1)) outputs.push({ kind: 'swm', path: part, size: (await stat(part)).size });
+        await mkdir(dirname(swmOut), { recursive: true });
+        // Parts an earlier, larger split left (NAME5.swm …) would otherwise look like part of this set.
+        for (const stale of (await listSwmParts(swmOut)).parts) await rm(stale, { force: true });
+        const { parts } = await splitWim(workspace, swmOut, { partSizeMiB: outputsSpec.swm?.partSizeMb ?? 4000, progress });
+        for (const part of parts) await record('swm', part);
       }
     }
     if (!isoOut && !folderOut && (context.media.size > 0 || bootWim)) warnings.push('steps added files to the media or changed boot.wim, which only an ISO output carries');

@@ -86,9 +86,14 @@ describe('deployforge build to WIM, ESD and split SWM outputs', () => {
           '',
         ].join('\n'),
       );
+      // Parts an earlier, larger split left behind must not survive as part of the new set.
+      const { mkdir: mkdirp, readdir } = await import('node:fs/promises');
+      await mkdirp(join(tmp.path, 'out', 'split'), { recursive: true });
+      for (let n = 2; n <= 40; n++) await writeFile(join(tmp.path, 'out', 'split', `install${n}.swm`), 'stale');
       const run = await runCliCaptured(['build', '--json', recipe, '--source', source, '--out-dir', tmp.path], { DEPLOYFORGE_WORK_DIR: join(tmp.path, 'work') });
       assert.equal(run.code, 0, run.stderr);
       const result = JSON.parse(run.stdout) as { outputs: { kind: string; path: string }[] };
+      assert.equal((await readdir(join(tmp.path, 'out', 'split'))).length, result.outputs.filter((o) => o.kind === 'swm').length, 'no stale parts');
       // minimal.yaml, which this recipe extends, adds an ISO output; it lands beside minimal.yaml
       // unless an output folder is given, so the test gives one.
       assert.deepEqual([...new Set(result.outputs.map((o) => o.kind))], ['iso', 'wim', 'esd', 'swm']);

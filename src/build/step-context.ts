@@ -73,18 +73,6 @@ function sameSource(a: string | Uint8Array, b: string | Uint8Array): boolean {
   return a.length === b.length && createHash('sha256').update(a).digest('hex') === createHash('sha256').update(b).digest('hex');
 }
 
-/** Contributions with repeats dropped (every edition runs the same steps and adds the same things). */
-export function dedupeContributions(c: UnattendContributions): UnattendContributions {
-  const unique = <T>(list: T[], key: (x: T) => string) => list.filter((x, i) => list.findIndex((y) => key(y) === key(x)) === i);
-  return {
-    specializeCommands: unique(c.specializeCommands, (x) => x.commandLine),
-    firstLogonCommands: unique(c.firstLogonCommands, (x) => x.commandLine),
-    driverPaths: { windowsPE: unique(c.driverPaths.windowsPE, (x) => x.toLowerCase()), offlineServicing: unique(c.driverPaths.offlineServicing, (x) => x.toLowerCase()) },
-    packages: unique(c.packages, (x) => x.toLowerCase()),
-    bypassRequirements: { ...c.bypassRequirements },
-  };
-}
-
 export interface BuildStepContextOptions {
   /** Options for opening boot.wim (a deterministic build's clock). */
   imageOptions?: OpenWindowsImageOptions;

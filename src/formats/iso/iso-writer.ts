@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
+import { readAhead } from '../../util/copy.js';
 import { withAtomicOutput } from '../../util/fs.js';
 import { bootCatalog, bootRecordDescriptor, type CatalogEntry, MAX_BOOT_ENTRIES } from './eltorito-write.js';
 import {
@@ -560,28 +561,8 @@ export async function writeIso(plan: IsoPlan, write: (chunk: Uint8Array) => Prom
     } else if (region.file) {
       const { source, size } = region.file.input;
       if (source.size !== size) throw new InputError('DF_ISO_SOURCE_CHANGED', `${source.name} changed size while the ISO was written (${size} → ${source.size} bytes)`, {});
-      // Read-ahead: the next chunks are read while the current one is written, so input and
-      // output overlap instead of taking turns (the pass is I/O-bound); memory stays at
-      // READ_AHEAD + 1 chunks.
-      const readAt = (at: number) => {
-        const pending = source.read(at, Math.min(FILE_CHUNK, size - at));
-        pending.catch(() => {}); // awaited below; a write failing first must not leave it unhandled
-        return pending;
-      };
-      const queue: Promise<Uint8Array>[] = [];
-      let requested = 0;
-      const fill = () => {
-        while (queue.length < READ_AHEAD && requested < size) {
-          queue.push(readAt(requested));
-          requested += Math.min(FILE_CHUNK, size - requested);
-        }
-      };
-      fill();
-      while (queue.length > 0) {
-        const chunk = await (queue.shift() as Promise<Uint8Array>);
-        fill();
-        await put(chunk);
-      }
+      // The next chunks are read while the current one is written (the pass is I/O-bound).
+      for await (const chunk of readAhead(source, 0, size, FILE_CHUNK, READ_AHEAD)) await put(chunk);
       await zeros(length - size);
     }
     position = region.lba + region.sectors;

@@ -9,15 +9,13 @@ import { open, rename, rm } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import type { ProgressSink } from '../../progress.js';
 import type { ByteSource } from '../../util/byte-source.js';
+import { readAhead } from '../../util/copy.js';
 import { partialPathFor } from '../../util/fs.js';
 import { type BlobTableRow, serializeBlobTable, writeResourceHeader } from './blob-table-write.js';
 import { HDR_FLAG_READONLY, HDR_FLAG_SPANNED, HDR_FLAG_WRITE_IN_PROGRESS, WIM_HEADER_SIZE } from './header.js';
 import { openWimImage } from './image.js';
 import { openWim } from './wim-file.js';
 import { encodeWimXml, selectWimXmlImages } from './xml-write.js';
-
-const PIECE = 256 * 1024;
-const IN_FLIGHT = 4;
 
 export interface RawExportOptions {
   /** The new WIM's GUID (16 bytes); default: the source's. */
@@ -56,22 +54,9 @@ export async function exportImagesRaw(source: ByteSource, indexes: readonly numb
     let pos = WIM_HEADER_SIZE;
     let copied = 0;
     const total = blobs.reduce((n, b) => n + b.resource.sizeInWim, 0) + metadata.reduce((n, m) => n + m.resource.sizeInWim, 0);
-    // Copies [offset, offset + length) of the source to `pos`, in pieces with reads in flight.
+    // Copies [offset, offset + length) of the source to `pos`.
     const copyRange = async (offset: number, length: number) => {
-      const queue: Promise<Uint8Array>[] = [];
-      let requested = 0;
-      const fill = () => {
-        while (queue.length < IN_FLIGHT && requested < length) {
-          const pending = source.read(offset + requested, Math.min(PIECE, length - requested));
-          pending.catch(() => {});
-          queue.push(pending);
-          requested += Math.min(PIECE, length - requested);
-        }
-      };
-      fill();
-      while (queue.length > 0) {
-        const piece = await (queue.shift() as Promise<Uint8Array>);
-        fill();
+      for await (const piece of readAhead(source, offset, length)) {
         for (let at = 0; at < piece.length; ) at += (await handle.write(piece, at, piece.length - at, pos + at)).bytesWritten;
         pos += piece.length;
         copied += piece.length;

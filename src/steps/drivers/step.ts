@@ -12,6 +12,7 @@ import { type DriverArchitecture, type DriverFinding, type OsVersion, validateDr
 import { decodeValueData } from '../../formats/regf/value.js';
 import type { WindowsImage } from '../../image/windows-image.js';
 import { InputPath } from '../../recipe/schema.js';
+import { shortSize } from '../../util/size-text.js';
 import { defineStep, type StepPlan } from '../define-step.js';
 import { hiveIfPresent } from '../registry/step.js';
 
@@ -285,8 +286,6 @@ async function planDrivers(options: DriversStep, image: WindowsImage, baseDir: s
 
 // ── apply ────────────────────────────────────────────────────────────────────────────────────
 
-const formatBytes = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
-
 export const driversStep = defineStep<DriversStep, DriversChange>({
   id: 'drivers',
   schema: DriversStepSchema,
@@ -338,7 +337,7 @@ export const driversStep = defineStep<DriversStep, DriversChange>({
     switch (change.kind) {
       case 'package':
         return [
-          `driver package ${change.name} from ${change.folder} (${change.files} files, ${formatBytes(change.bytes)}, checked for ${change.architecture})`,
+          `driver package ${change.name} from ${change.folder} (${change.files} files, ${shortSize(change.bytes)}, checked for ${change.architecture})`,
           ...change.infs.map(
             (inf) =>
               `  ${inf.inf}: ${inf.class ?? 'no class'}${inf.provider ? `, ${inf.provider}` : ''}${inf.driverVer ? `, ${inf.driverVer}` : ''}${inf.bootCritical ? ', boot-critical' : ''}${inf.catalogPresent ? '' : ', unsigned'}`,

@@ -10,6 +10,7 @@ import { type CabInfo, openCabFile, readCab, readCabFile, readMsu } from '../../
 import type { WindowsImage } from '../../image/windows-image.js';
 import { InputPath } from '../../recipe/schema.js';
 import { type ByteSource, FileSource } from '../../util/byte-source.js';
+import { shortSize } from '../../util/size-text.js';
 import { type ChangeTime, defineStep, type StepPlan } from '../define-step.js';
 
 export const UPDATE_METHODS = ['setupcomplete', 'specialize'] as const;
@@ -473,8 +474,6 @@ async function planUpdates(options: UpdatesStep, image: WindowsImage, baseDir: s
 
 // ── apply ────────────────────────────────────────────────────────────────────────────────────
 
-const formatSize = (n: number) => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
-
 export const updatesStep = defineStep<UpdatesStep, UpdatesChange>({
   id: 'updates',
   schema: UpdatesStepSchema,
@@ -505,7 +504,7 @@ export const updatesStep = defineStep<UpdatesStep, UpdatesChange>({
       case 'package': {
         const id = change.identity ? `, ${change.identity.name}${change.identity.version ? ` ${change.identity.version}` : ''}` : '';
         return [
-          `${change.order}. ${change.updateKind} ${change.kb ?? ''} ${change.name} (${change.format}, ${formatSize(change.size)}${id}) → ${change.imagePath}, installed by Windows Setup`.replace(
+          `${change.order}. ${change.updateKind} ${change.kb ?? ''} ${change.name} (${change.format}, ${shortSize(change.size)}${id}) → ${change.imagePath}, installed by Windows Setup`.replace(
             /\s+/g,
             ' ',
           ),

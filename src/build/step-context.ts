@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { type OpenWindowsImageOptions, openWindowsImage, type WindowsImage } from '../image/windows-image.js';
-import { emptyUnattendContributions, type MediaOverlay, type StepApplyContext, type UnattendContributions } from '../steps/define-step.js';
+import { emptyUnattendContributions, type MediaOverlay, type StepApplyContext } from '../steps/define-step.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ContextSnapshot } from './journal.js';
 

@@ -1,7 +1,12 @@
 // Remastering an ISO without extracting it: the new image is planned from the source's tree
 // (every unchanged file is read straight from its extents in the source), plus replaced, added
-// and removed files, and written in one streaming pass. The source's El Torito entries are kept
-// unless others are given. The source is opened read-only and never changes.
+// and removed files. The source's El Torito entries are kept unless others are given. The source is
+// opened read-only and never changes.
+//
+// By default the output starts as a kernel-side copy of the source (copy_file_range, or a reflink)
+// and every unchanged file keeps its sectors, so only new metadata, new files and zeros over what
+// was dropped pass through this process; with `inPlace: false` the image is laid out afresh and
+// streamed in one pass.
 import { stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { type IsoBootEntry, type IsoInputFile, type IsoWriteMode, openIso, writeIsoFile } from '../formats/iso/index.js';
@@ -28,6 +33,8 @@ export interface RemasterOptions {
   onChunk?: (chunk: Uint8Array) => void | Promise<void>;
   /** Stops the write; nothing is left at the output path. */
   signal?: AbortSignal;
+  /** Keep unchanged files at their sectors over a kernel-side copy of the source (default true). */
+  inPlace?: boolean;
 }
 
 export interface RemasterResult {
@@ -37,6 +44,8 @@ export interface RemasterResult {
   added: string[];
   removed: string[];
   boot: IsoBootEntry[];
+  /** Bytes of unchanged files kept at their sectors over the kernel-side copy (0 with inPlace: false). */
+  keptBytes: number;
 }
 
 const norm = (path: string) => `/${path.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`;
@@ -75,6 +84,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         source: file,
         modified: entry.modified ? new Date(entry.modified) : undefined,
         dedupeKey: entry.extents[0] ? `src:${entry.extents[0].offset}` : undefined,
+        inBase: options.inPlace === false ? undefined : sectorRun(entry.extents, entry.size),
       });
     }
 
@@ -108,7 +118,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
           return { platform: entry.platform, imagePath: entry.bootImagePath, loadSegment: entry.loadSegment || undefined, sectorCount: entry.sectorCount };
         });
 
-    const { size } = await writeIsoFile(
+    const { size, plan } = await writeIsoFile(
       files,
       {
         volumeLabel: options.label ?? iso.volumeLabel,
@@ -119,6 +129,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         progress: options.progress,
         onChunk: options.onChunk,
         signal: options.signal,
+        base: options.inPlace === false ? undefined : { path: sourcePath, size: source.size },
       },
       outPath,
     );
@@ -129,11 +140,27 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
       added: [...add.values()].map((a) => a.path),
       removed: [...removedSeen],
       boot,
+      keptBytes: plan.keptSectors * 2048,
     };
   } finally {
     await source.close();
   }
 }
+
+/** Where a file's bytes lie in the source when they are one run of whole sectors (its extents
+ *  contiguous, e.g. the 1 GiB pieces UDF splits large files into); otherwise undefined. */
+function sectorRun(extents: ReadonlyArray<{ offset: number; length: number }>, size: number): { lba: number; bytes: number } | undefined {
+  if (size === 0 || extents.length === 0 || extents[0].offset % ISO_SECTOR !== 0) return undefined;
+  let end = extents[0].offset;
+  for (const [i, e] of extents.entries()) {
+    if (e.offset !== end) return undefined;
+    if (i < extents.length - 1 && e.length % ISO_SECTOR !== 0) return undefined;
+    end += e.length;
+  }
+  return end - extents[0].offset >= size ? { lba: extents[0].offset / ISO_SECTOR, bytes: size } : undefined;
+}
+
+const ISO_SECTOR = 2048;
 
 /** Every file below a local folder, as image files (paths relative to the folder, '/'-separated),
  *  and its folders, so empty ones are kept. Symbolic links are refused: an image has none. */

@@ -72,6 +72,50 @@ describe('deployforge iso build', () => {
     assert.equal(await sha(join(extracted, 'sources', 'boot.wim')), await sha(join(original, 'sources', 'boot.wim')), 'unchanged files are copied exactly');
   });
 
+  test('unchanged files keep their sectors; --fresh-layout lays them out afresh with the same contents', async () => {
+    const { FileSource } = await import('../../src/util/byte-source.js');
+    const { openIso } = await import('../../src/formats/iso/index.js');
+    const fresh = join(tmp.path, 'fresh.iso');
+    const run = await runCliCaptured([
+      'iso',
+      'build',
+      '--from',
+      source,
+      '--out',
+      fresh,
+      '--replace',
+      `sources/install.wim=${newWim}`,
+      '--remove',
+      'autorun.inf',
+      '--fresh-layout',
+      '--json',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).keptBytes, 0);
+    const files = [await FileSource.open(source), await FileSource.open(out), await FileSource.open(fresh)];
+    try {
+      const [src, kept, laid] = await Promise.all(files.map((f) => openIso(f)));
+      let moved = 0;
+      let stayed = 0;
+      for await (const entry of src.walk()) {
+        if (entry.isDirectory || entry.path === '/autorun.inf' || entry.path === '/sources/install.wim') continue;
+        // Files below sector 257 (where the new descriptors go) are moved; the rest stay.
+        if ((entry.extents[0]?.offset ?? 0) >= 257 * 2048) {
+          assert.deepEqual((await kept.stat(entry.path))?.extents, entry.extents, `${entry.path} stays at its sectors`);
+          stayed++;
+        }
+        const a = await kept.openFile(entry.path);
+        const b = await laid.openFile(entry.path);
+        assert.equal(Buffer.compare(await a.read(0, a.size), await b.read(0, b.size)), 0, entry.path);
+        if ((await laid.stat(entry.path))?.extents[0]?.offset !== entry.extents[0]?.offset) moved++;
+      }
+      assert.ok(moved > 0, 'the fresh layout moves files');
+      assert.ok(stayed >= 2, `${stayed} files stayed at their sectors`);
+    } finally {
+      for (const f of files) await f.close();
+    }
+  });
+
   test('keeps the source boot entries (xorriso) and boots under SeaBIOS and OVMF', async () => {
     const report = (await runTool('xorriso', ['-indev', out, '-report_el_torito', 'plain'])).stdout;
     assert.match(report, /El Torito boot img :\s+1\s+BIOS\s+y\s+none\s+0x07c0\s+0x00\s+8\s/i);

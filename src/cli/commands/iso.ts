@@ -57,6 +57,7 @@ interface BuildOptions {
   bootUefi?: string;
   boot: boolean;
   timestamp?: string;
+  freshLayout?: boolean;
 }
 
 function bootEntries(opts: BuildOptions): IsoBootEntry[] | undefined {
@@ -90,6 +91,7 @@ export function registerIsoCommand(program: Command, env: CommandEnv): void {
     .option('--boot-uefi <image-path>', 'UEFI boot image, e.g. efi/microsoft/boot/efisys.bin')
     .option('--no-boot', 'write no El Torito boot entries')
     .option('--timestamp <iso-date>', 'fixed time for every file and serial: the same inputs give the same bytes')
+    .option('--fresh-layout', 'with --from: lay every file out afresh instead of keeping unchanged files at their sectors over a kernel-side copy')
     .action(async (opts: BuildOptions) => {
       const ctx = env.ctx();
       if (Boolean(opts.from) === Boolean(opts.dir)) throw new UsageError('DF_USAGE', 'give exactly one of --from SRC.iso or --dir FOLDER');
@@ -107,10 +109,11 @@ export function registerIsoCommand(program: Command, env: CommandEnv): void {
           boot: bootEntries(opts),
           timestamp,
           progress: ctx.progress,
+          inPlace: !opts.freshLayout,
         });
         ctx.result({ ...result, out }, () =>
           [
-            `wrote ${out} (${formatSize(result.size)}, ${result.files} files)`,
+            `wrote ${out} (${formatSize(result.size)}, ${result.files} files; ${formatSize(result.keptBytes)} kept in place from the source)`,
             ...result.replaced.map((p) => `  replaced ${p}`),
             ...result.added.map((p) => `  added ${p}`),
             ...result.removed.map((p) => `  removed ${p}`),

@@ -13,6 +13,12 @@ export interface IsoInputFile {
   modified?: Date;
   /** Files with equal keys and equal sizes are stored once (like oscdimg -o). */
   dedupeKey?: string;
+  /** The first `bytes` bytes of this file already lie at sector `lba` of the writer's base image
+   *  (IsoWriteOptions.base), except the `dirty` byte ranges, which the writer writes over them.
+   *  `bytes` is the whole size, or a whole number of sectors (the rest then goes elsewhere). The
+   *  planner keeps the file there when it can (≥ sector 257, inside the base, no overlap) and
+   *  writes it like any other file when it cannot. */
+  inBase?: { lba: number; bytes: number; dirty?: Array<{ offset: number; length: number }> };
 }
 
 export interface IsoBootEntry {
@@ -35,6 +41,10 @@ export interface WriteFileNode {
   input: IsoInputFile;
   /** First sector of the data (shared by deduplicated files); 0 for empty files. */
   lba: number;
+  /** Where the data lies, in file order (one piece unless part of it stays in the base image). */
+  pieces: Array<{ lba: number; bytes: number }>;
+  /** The byte sizes of `pieces`, fixed before sectors are assigned. */
+  pieceBytes: number[];
   /** UDF file entry sector (absolute). */
   udfEntryLba: number;
   uniqueId: number;
@@ -182,7 +192,19 @@ export function buildWriteTree(files: readonly IsoInputFile[], directories: read
       problems.push(`${path} is given twice (as ${existing.path}${existing.kind === 'dir' ? ', a folder' : ''}); paths are compared without case, as Windows does`);
       continue;
     }
-    const node: WriteFileNode = { kind: 'file', name: parts[parts.length - 1], path, input, lba: 0, udfEntryLba: 0, uniqueId: 0, isoName: '', jolietName: '' };
+    const node: WriteFileNode = {
+      kind: 'file',
+      name: parts[parts.length - 1],
+      path,
+      input,
+      lba: 0,
+      pieces: [],
+      pieceBytes: input.size > 0 ? [input.size] : [],
+      udfEntryLba: 0,
+      uniqueId: 0,
+      isoName: '',
+      jolietName: '',
+    };
     parent.children.push(node);
     byKey.set(key, node);
     fileNodes.push(node);

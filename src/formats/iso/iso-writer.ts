@@ -4,7 +4,8 @@
 // planIso fixes every sector before a byte is written; writeIso then streams descriptors,
 // directories and file data (≤ 1 MiB at a time) in sector order, so memory stays bounded.
 import { createHash, randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
 import { readAhead } from '../../util/copy.js';
@@ -24,9 +25,9 @@ import {
 import {
   directoryRecord,
   encodeIdentifier,
+  fileRecordCount,
   fileRecords,
   ISO_BLOCK,
-  ISO_MAX_EXTENT,
   isoVolumeId,
   type Naming,
   type PathTableEntry,
@@ -81,6 +82,11 @@ export interface IsoWriteOptions {
   /** Stops the write (it throws the signal's reason); the partial output is removed. */
   signal?: AbortSignal;
   progress?: ProgressSink;
+  /** An image to start from (writeIsoFile): files whose `inBase` the planner keeps stay where they
+   *  are in it. The output starts as a kernel-side copy of it (copy_file_range, or a reflink where
+   *  the file system has them), then only the rest is written: new metadata, the other files, and
+   *  zeros over every sector of the base the new image does not use, so nothing removed survives. */
+  base?: { path: string; size: number };
 }
 
 /** What the ISO 9660 tree of a 'udf' image holds: a note that the files are in the UDF tree (our
@@ -112,6 +118,11 @@ interface Region {
   sectors: number;
   bytes?: () => Uint8Array;
   file?: WriteFileNode;
+  /** The part of `file` in this region (default: all of it). */
+  offset?: number;
+  length?: number;
+  /** The bytes already lie here in the base image (but `file.input.inBase.dirty`). */
+  inBase?: boolean;
 }
 
 export interface IsoPlanFile {
@@ -121,6 +132,8 @@ export interface IsoPlanFile {
   lba: number;
   /** True when this file shares another file's data (dedupeKey). */
   deduplicated: boolean;
+  /** Sectors of the data kept where they were in the base image (IsoWriteOptions.base). */
+  keptSectors: number;
 }
 
 export interface IsoPlan {
@@ -131,6 +144,8 @@ export interface IsoPlan {
   files: IsoPlanFile[];
   /** The regions to write, in sector order (internal to writeIso). */
   readonly regions: readonly Region[];
+  /** Sectors taken as they are from the base image (IsoWriteOptions.base). */
+  keptSectors: number;
   readonly progress: ProgressSink;
 }
 
@@ -148,7 +163,7 @@ interface IsoDirView {
 interface IsoEntryView {
   identifier: Uint8Array;
   dir?: IsoDirView;
-  file?: { lba: () => number; size: number; date: Date };
+  file?: { lba: () => number; size: number; date: Date; node?: WriteFileNode };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -180,7 +195,10 @@ function buildView(dir: WriteDirNode, parent: IsoDirView | null, naming: Naming,
       view.entries.push({ identifier: sub.identifier, dir: sub });
     } else {
       const node = child;
-      view.entries.push({ identifier: encodeIdentifier(`${name};1`, naming), file: { lba: () => node.lba, size: node.input.size, date: node.input.modified ?? timestamp } });
+      view.entries.push({
+        identifier: encodeIdentifier(`${name};1`, naming),
+        file: { lba: () => node.lba, size: node.input.size, date: node.input.modified ?? timestamp, node },
+      });
     }
   }
   view.entries.sort((a, b) => compareBytes(a.identifier, b.identifier));
@@ -204,7 +222,7 @@ function dirRecordsOf(view: IsoDirView, timestamp: Date): RecordInfo[] {
   ];
   for (const e of view.entries) {
     if (e.dir) out.push({ identifier: e.identifier, lba: e.dir.lba, length: e.dir.bytes, isDirectory: true, date: timestamp });
-    else if (e.file) out.push(...fileRecords(e.identifier, e.file.lba(), e.file.size, e.file.date));
+    else if (e.file) out.push(...fileRecords(e.identifier, e.file.lba(), e.file.size, e.file.date, e.file.node?.pieces));
   }
   return out;
 }
@@ -212,7 +230,12 @@ function dirRecordsOf(view: IsoDirView, timestamp: Date): RecordInfo[] {
 function dirSizeOf(view: IsoDirView): number {
   const lengths = [34, 34];
   for (const e of view.entries) {
-    const count = e.file ? Math.max(1, Math.ceil(e.file.size / ISO_MAX_EXTENT)) : 1;
+    const count = e.file
+      ? fileRecordCount(
+          e.file.size,
+          e.file.node?.pieceBytes.map((bytes) => ({ bytes })),
+        )
+      : 1;
     for (let i = 0; i < count; i++) lengths.push(recordLength(e.identifier.length));
   }
   let blocks = 1;
@@ -321,6 +344,22 @@ export function planIso(files: readonly IsoInputFile[], options: IsoWriteOptions
   const regions: Region[] = [];
   const add = (lba: number, sectors: number, bytes?: () => Uint8Array, file?: WriteFileNode) => regions.push({ lba, sectors, bytes, file });
 
+  // Files kept where they lie in the base image, decided before anything else is placed.
+  const kept = keepInBase(tree.files, options.base);
+  let keptIndex = 0;
+  /** The next `sectors` free sectors at or after the cursor, stepping over kept files (first fit). */
+  const alloc = (sectors: number): number => {
+    for (;;) {
+      while (keptIndex < kept.length && kept[keptIndex].end <= cursor) keptIndex++;
+      const next = kept[keptIndex];
+      if (next && next.lba < cursor + sectors) cursor = next.end;
+      else break;
+    }
+    const at = cursor;
+    cursor += sectors;
+    return at;
+  };
+
   // Volume descriptors (ECMA-119 §8, §6.7.1): primary, boot record, Joliet, terminator; then the UDF VRS (ECMA-167 2/8.3).
   let cursor = 16;
   const pvdLba = cursor++;
@@ -330,9 +369,9 @@ export function planIso(files: readonly IsoInputFile[], options: IsoWriteOptions
   const vrsLba = hasUdf ? cursor : -1;
   if (hasUdf) cursor += 3;
   if (hasUdf) cursor = PARTITION_START;
-  const fsdLba = hasUdf ? cursor : -1;
-  if (hasUdf) cursor += 2; // file set descriptor + terminating descriptor (ECMA-167 4/8.3.1)
-  const catalogLba = bootEntries.length > 0 ? cursor++ : -1;
+  // File set descriptor + terminating descriptor (ECMA-167 4/8.3.1).
+  const fsdLba = hasUdf ? alloc(2) : -1;
+  const catalogLba = bootEntries.length > 0 ? alloc(1) : -1;
 
   // ISO 9660 trees.
   let readme: { lba: number; bytes: Uint8Array } | null = null;
@@ -349,31 +388,26 @@ export function planIso(files: readonly IsoInputFile[], options: IsoWriteOptions
   if (fullIso) sides.push(makeIsoSide(buildView(tree.root, null, 'joliet', timestamp), 'joliet'));
   for (const side of sides) {
     const sectors = Math.ceil(side.pathTableBytes / SECTOR);
-    side.lPathLba = cursor;
-    side.mPathLba = cursor + sectors;
-    cursor += 2 * sectors;
+    side.lPathLba = alloc(sectors);
+    side.mPathLba = alloc(sectors);
   }
   for (const side of sides) {
-    for (const d of side.dirs) {
-      d.lba = cursor;
-      cursor += d.bytes / SECTOR;
-    }
+    for (const d of side.dirs) d.lba = alloc(d.bytes / SECTOR);
   }
-  if (readme) readme.lba = cursor++;
+  if (readme) readme.lba = alloc(1);
 
   // UDF file entries and directory data (partition-relative blocks = sector − PARTITION_START).
   let nextUniqueId = FIRST_UNIQUE_ID;
   if (hasUdf) {
     for (const dir of tree.dirs) {
       dir.uniqueId = dir.parent ? nextUniqueId++ : 0;
-      dir.udfEntryLba = cursor++;
+      dir.udfEntryLba = alloc(1);
       dir.udfDataBytes = fidLength('', true) + dir.children.reduce((n, c) => n + fidLength(c.name, false), 0);
-      dir.udfDataLba = cursor;
-      cursor += Math.ceil(dir.udfDataBytes / SECTOR);
+      dir.udfDataLba = alloc(Math.ceil(dir.udfDataBytes / SECTOR));
     }
     for (const f of tree.files) {
       f.uniqueId = nextUniqueId++;
-      f.udfEntryLba = cursor++;
+      f.udfEntryLba = alloc(1);
     }
   }
 
@@ -381,20 +415,32 @@ export function planIso(files: readonly IsoInputFile[], options: IsoWriteOptions
   const planFiles: IsoPlanFile[] = [];
   const stored = new Map<string, WriteFileNode>();
   const ordered = [...new Set([...bootFiles, ...walkFiles(tree.root)])];
+  const keptNodes = new Map(kept.map((k) => [k.node, k]));
   for (const f of ordered) {
     const size = f.input.size;
     const key = f.input.dedupeKey !== undefined ? `${f.input.dedupeKey}\0${size}` : undefined;
-    const twin = key !== undefined ? stored.get(key) : undefined;
+    let twin = key !== undefined ? stored.get(key) : undefined;
+    // A twin laid out in other pieces would change this file's record count, fixed above.
+    if (twin && twin.pieceBytes.join() !== f.pieceBytes.join()) twin = undefined;
+    const keep = keptNodes.get(f);
     if (size === 0) f.lba = 0;
-    else if (twin) f.lba = twin.lba;
+    else if (twin && !keep) f.pieces = twin.pieces;
     else {
-      f.lba = cursor;
-      cursor += Math.ceil(size / SECTOR);
-      add(f.lba, Math.ceil(size / SECTOR), undefined, f);
-      if (key !== undefined) stored.set(key, f);
+      let offset = 0;
+      for (const bytes of f.pieceBytes) {
+        const sectors = Math.ceil(bytes / SECTOR);
+        const inBase = keep !== undefined && offset === 0;
+        const lba = inBase ? keep.lba : alloc(sectors);
+        f.pieces.push({ lba, bytes });
+        regions.push({ lba, sectors, file: f, offset, length: bytes, inBase });
+        offset += bytes;
+      }
+      if (key !== undefined && !stored.has(key)) stored.set(key, f);
     }
-    planFiles.push({ path: f.path, size, lba: f.lba, deduplicated: twin !== undefined });
+    if (size > 0) f.lba = f.pieces[0].lba;
+    planFiles.push({ path: f.path, size, lba: f.lba, deduplicated: twin !== undefined && !keep, keptSectors: keep ? keep.end - keep.lba : 0 });
   }
+  cursor = Math.max(cursor, kept.length > 0 ? kept[kept.length - 1].end : 0);
   const endAnchorLba = hasUdf ? cursor++ : -1;
   const totalSectors = cursor;
   if (totalSectors >= 2 ** 32) throw new InputError('DF_ISO_TOO_LARGE', `the image would need ${totalSectors} sectors; ISO 9660 and UDF address at most 2^32`, {});
@@ -504,6 +550,7 @@ export function planIso(files: readonly IsoInputFile[], options: IsoWriteOptions
           block: rel(f.udfEntryLba),
           size: f.input.size,
           dataBlock: rel(f.lba),
+          pieces: f.pieces.map((p) => ({ block: rel(p.lba), bytes: p.bytes })),
           linkCount: 1,
           uniqueId: f.uniqueId,
           modified: f.input.modified ?? timestamp,
@@ -513,7 +560,47 @@ export function planIso(files: readonly IsoInputFile[], options: IsoWriteOptions
   }
 
   regions.sort((a, b) => a.lba - b.lba);
-  return { mode, size: totalSectors * SECTOR, sectors: totalSectors, files: planFiles, regions, progress: options.progress ?? silentProgress };
+  return {
+    mode,
+    size: totalSectors * SECTOR,
+    sectors: totalSectors,
+    files: planFiles,
+    regions,
+    keptSectors: kept.reduce((n, k) => n + k.end - k.lba, 0),
+    progress: options.progress ?? silentProgress,
+  };
+}
+
+interface KeptFile {
+  node: WriteFileNode;
+  lba: number;
+  end: number;
+}
+
+/** The files that stay where they lie in the base image, sorted by sector; sets their pieceBytes.
+ *  A file is kept only above the fixed descriptors (sector 257 on), inside the base, without
+ *  overlapping another kept file, and in whole sectors unless it is kept whole; any other file is
+ *  written like a new one. */
+function keepInBase(files: readonly WriteFileNode[], base: IsoWriteOptions['base']): KeptFile[] {
+  if (!base) return [];
+  const baseSectors = Math.floor(base.size / SECTOR);
+  const candidates = files
+    .filter((f) => {
+      const b = f.input.inBase;
+      if (!b || f.input.size === 0) return false;
+      if (!Number.isSafeInteger(b.lba) || !Number.isSafeInteger(b.bytes) || b.bytes <= 0 || b.bytes > f.input.size) return false;
+      if (b.bytes !== f.input.size && b.bytes % SECTOR !== 0) return false;
+      return b.lba >= PARTITION_START && b.lba + Math.ceil(b.bytes / SECTOR) <= baseSectors;
+    })
+    .sort((a, b) => (a.input.inBase?.lba ?? 0) - (b.input.inBase?.lba ?? 0));
+  const kept: KeptFile[] = [];
+  for (const node of candidates) {
+    const { lba, bytes } = node.input.inBase as { lba: number; bytes: number };
+    if (kept.length > 0 && lba < kept[kept.length - 1].end) continue;
+    kept.push({ node, lba, end: lba + Math.ceil(bytes / SECTOR) });
+    node.pieceBytes = bytes === node.input.size ? [bytes] : [bytes, node.input.size - bytes];
+  }
+  return kept;
 }
 
 function walkFiles(root: WriteDirNode): WriteFileNode[] {
@@ -532,67 +619,125 @@ function walkFiles(root: WriteDirNode): WriteFileNode[] {
 
 const ZEROS = new Uint8Array(CHUNK);
 
-/** Writes the planned image as one sequential stream of chunks (each ≤ 1 MiB). */
-export async function writeIso(plan: IsoPlan, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
-  let position = 0; // sectors
-  let done = 0;
+/** How a chunk reaches the sink: bytes to write, zeros between regions, or bytes the base image already holds there. */
+type ChunkKind = 'data' | 'zeros' | 'base';
+
+/** Emits the planned image in sector order. Bytes already in the base image are read (from the
+ *  files' sources) only when `readBase` is set, e.g. to hash the whole output; otherwise skipped. */
+async function emitIso(plan: IsoPlan, put: (chunk: Uint8Array, position: number, kind: ChunkKind) => Promise<void>, readBase: boolean): Promise<void> {
+  let position = 0; // bytes
   const total = plan.size;
-  const emit = (bytes: number) => {
-    done += bytes;
-    plan.progress.emit({ phase: 'write iso', done, total, unit: 'bytes' });
-  };
-  const put = async (chunk: Uint8Array) => {
-    await write(chunk);
-    emit(chunk.length);
+  const progress = () => plan.progress.emit({ phase: 'write iso', done: position, total, unit: 'bytes' });
+  const send = async (chunk: Uint8Array, kind: ChunkKind) => {
+    await put(chunk, position, kind);
+    position += chunk.length;
+    progress();
   };
   const zeros = async (bytes: number) => {
-    for (let left = bytes; left > 0; left -= CHUNK) await put(ZEROS.subarray(0, Math.min(CHUNK, left)));
+    for (let left = bytes; left > 0; left -= CHUNK) await send(ZEROS.subarray(0, Math.min(CHUNK, left)), 'zeros');
   };
-  plan.progress.emit({ phase: 'write iso', done: 0, total, unit: 'bytes' });
+  const stream = async (source: IsoInputFile['source'], offset: number, length: number, kind: ChunkKind) => {
+    // The next chunks are read while the current one is written (the pass is I/O-bound).
+    for await (const chunk of readAhead(source, offset, length, FILE_CHUNK, READ_AHEAD)) await send(chunk, kind);
+  };
+  progress();
   for (const region of plan.regions) {
-    if (region.lba < position) throw new Error(`internal: ISO regions overlap at sector ${region.lba}`);
-    await zeros((region.lba - position) * SECTOR);
+    if (region.lba * SECTOR < position) throw new Error(`internal: ISO regions overlap at sector ${region.lba}`);
+    await zeros(region.lba * SECTOR - position);
     const length = region.sectors * SECTOR;
+    const end = position + length;
     if (region.bytes) {
       const bytes = region.bytes();
       if (bytes.length > length) throw new Error(`internal: region at sector ${region.lba} holds ${bytes.length} bytes in ${region.sectors} sectors`);
-      for (let at = 0; at < bytes.length; at += CHUNK) await put(bytes.subarray(at, Math.min(bytes.length, at + CHUNK)));
-      await zeros(length - bytes.length);
+      for (let at = 0; at < bytes.length; at += CHUNK) await send(bytes.subarray(at, Math.min(bytes.length, at + CHUNK)), 'data');
     } else if (region.file) {
       const { source, size } = region.file.input;
       if (source.size !== size) throw new InputError('DF_ISO_SOURCE_CHANGED', `${source.name} changed size while the ISO was written (${size} → ${source.size} bytes)`, {});
-      // The next chunks are read while the current one is written (the pass is I/O-bound).
-      for await (const chunk of readAhead(source, 0, size, FILE_CHUNK, READ_AHEAD)) await put(chunk);
-      await zeros(length - size);
+      const offset = region.offset ?? 0;
+      const part = region.length ?? size;
+      if (!region.inBase) await stream(source, offset, part, 'data');
+      else {
+        // Only the dirty ranges are written; the rest is already in place.
+        for (const [from, to, dirty] of baseSegments(part, region.file.input.inBase?.dirty ?? [])) {
+          if (dirty) await stream(source, offset + from, to - from, 'data');
+          else if (readBase) await stream(source, offset + from, to - from, 'base');
+          else {
+            position += to - from;
+            progress();
+          }
+        }
+      }
     }
-    position = region.lba + region.sectors;
+    await zeros(end - position);
   }
-  await zeros((plan.sectors - position) * SECTOR);
+  await zeros(plan.size - position);
+}
+
+/** [from, to, dirty] segments covering [0, length), dirty ranges merged and clipped. */
+function baseSegments(length: number, dirty: ReadonlyArray<{ offset: number; length: number }>): Array<[number, number, boolean]> {
+  const ranges = dirty
+    .map((d) => [Math.max(0, d.offset), Math.min(length, d.offset + d.length)] as [number, number])
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  const out: Array<[number, number, boolean]> = [];
+  let at = 0;
+  for (const [a, b] of ranges) {
+    if (b <= at) continue;
+    if (a > at) out.push([at, a, false]);
+    out.push([Math.max(a, at), b, true]);
+    at = b;
+  }
+  if (at < length) out.push([at, length, false]);
+  return out;
+}
+
+/** Writes the planned image as one sequential stream of chunks (each ≤ 256 KiB). */
+export async function writeIso(plan: IsoPlan, write: (chunk: Uint8Array) => Promise<void>): Promise<void> {
+  await emitIso(plan, (chunk) => write(chunk), true);
 }
 
 function isAllZero(chunk: Uint8Array): boolean {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).equals(ZEROS.subarray(0, chunk.length));
 }
 
-/** Plans and writes an image to `outPath` atomically. Runs of zero chunks become holes in the file. */
+/** Plans and writes an image to `outPath` atomically. Runs of zero chunks become holes in the file.
+ *  With a base image the output starts as a copy of it and only what differs is written. */
 export async function writeIsoFile(files: readonly IsoInputFile[], options: IsoWriteOptions, outPath: string): Promise<{ size: number; plan: IsoPlan }> {
   const plan = planIso(files, options);
+  const base = plan.keptSectors > 0 ? options.base : undefined;
   await withAtomicOutput(outPath, async (partial) => {
-    const handle = await open(partial, 'w');
+    if (base) {
+      plan.progress.emit({ phase: 'copy base image', done: 0, total: base.size, unit: 'bytes' });
+      // Kernel-side copy: copy_file_range (or a reflink); no byte passes through this process.
+      await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
+      options.signal?.throwIfAborted();
+      plan.progress.emit({ phase: 'copy base image', done: base.size, total: base.size, unit: 'bytes' });
+    }
+    const handle = await open(partial, base ? 'r+' : 'w');
     try {
-      let position = 0;
-      await writeIso(plan, async (chunk) => {
-        options.signal?.throwIfAborted();
-        await options.onChunk?.(chunk);
-        if (!isAllZero(chunk)) {
-          for (let at = 0; at < chunk.length; ) {
-            const { bytesWritten } = await handle.write(chunk, at, chunk.length - at, position + at);
-            at += bytesWritten;
-          }
+      const pwrite = async (chunk: Uint8Array, position: number) => {
+        for (let at = 0; at < chunk.length; ) {
+          const { bytesWritten } = await handle.write(chunk, at, chunk.length - at, position + at);
+          at += bytesWritten;
         }
-        position += chunk.length;
-      });
-      await handle.truncate(position);
+      };
+      await emitIso(
+        plan,
+        async (chunk, position, kind) => {
+          options.signal?.throwIfAborted();
+          await options.onChunk?.(chunk);
+          if (kind === 'base') return;
+          if (base) {
+            // Over the base every byte is written, zeros too (what was removed must not survive);
+            // past its end, zeros stay holes.
+            if (kind === 'zeros') {
+              if (position < base.size) await pwrite(chunk.subarray(0, Math.min(chunk.length, base.size - position)), position);
+            } else await pwrite(chunk, position);
+          } else if (!isAllZero(chunk)) await pwrite(chunk, position);
+        },
+        options.onChunk !== undefined,
+      );
+      await handle.truncate(plan.size);
     } finally {
       await handle.close();
     }

@@ -94,16 +94,25 @@ export function directoryRecord(r: RecordInfo): Uint8Array {
   return b;
 }
 
-/** The records of a file: one, or several multi-extent records for data ≥ 4 GiB (§6.5.1). */
-export function fileRecords(identifier: Uint8Array, lba: number, size: number, date: Date): RecordInfo[] {
+/** The records of a file: one, or several multi-extent records (§6.5.1) for data ≥ 4 GiB or data
+ *  in several places (`pieces`, in file order, each but the last a whole number of blocks). */
+export function fileRecords(identifier: Uint8Array, lba: number, size: number, date: Date, pieces?: Array<{ lba: number; bytes: number }>): RecordInfo[] {
+  if (size === 0) return [{ identifier, lba: 0, length: 0, isDirectory: false, multiExtent: false, date }];
   const out: RecordInfo[] = [];
-  let done = 0;
-  do {
-    const length = Math.min(ISO_MAX_EXTENT, size - done);
-    out.push({ identifier, lba: size === 0 ? 0 : lba + done / ISO_BLOCK, length, isDirectory: false, multiExtent: done + length < size, date });
-    done += length;
-  } while (done < size);
+  for (const piece of pieces ?? [{ lba, bytes: size }]) {
+    for (let done = 0; done < piece.bytes; done += ISO_MAX_EXTENT) {
+      const length = Math.min(ISO_MAX_EXTENT, piece.bytes - done);
+      out.push({ identifier, lba: piece.lba + done / ISO_BLOCK, length, isDirectory: false, multiExtent: true, date });
+    }
+  }
+  out[out.length - 1].multiExtent = false;
   return out;
+}
+
+/** How many records fileRecords gives for a file. */
+export function fileRecordCount(size: number, pieces?: Array<{ bytes: number }>): number {
+  if (size === 0) return 1;
+  return (pieces ?? [{ bytes: size }]).reduce((n, p) => n + Math.ceil(p.bytes / ISO_MAX_EXTENT), 0);
 }
 
 /** Lays records out in blocks; a record never crosses a block boundary (§6.8.1.1). Returns the byte size (whole blocks). */

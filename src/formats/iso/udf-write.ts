@@ -274,8 +274,11 @@ export interface FileEntryInfo {
   /** Partition-relative block of this entry. */
   block: number;
   size: number;
-  /** Partition-relative block of the data (contiguous); ignored when size is 0. */
+  /** Partition-relative block of the data (contiguous); ignored when size is 0 or `pieces` is given. */
   dataBlock: number;
+  /** The data in several places, in file order: every piece but the last a whole number of blocks
+   *  (ECMA-167 4/12.1: only the last extent of a file may end inside a block). */
+  pieces?: Array<{ block: number; bytes: number }>;
   linkCount: number;
   uniqueId: number;
   modified: Date;
@@ -288,8 +291,11 @@ const PERM_DIR = 0x5 | (0x5 << 5) | (0x5 << 10);
 /** File entry (ECMA-167 4/14.9; OSTA UDF 2.3.6) with short_ads (4/14.14.1), extents ≤ UDF_MAX_EXTENT. */
 export function fileEntry(info: FileEntryInfo): Uint8Array {
   const ads: Extent[] = [];
-  for (let done = 0; done < info.size; done += UDF_MAX_EXTENT) {
-    ads.push({ length: Math.min(UDF_MAX_EXTENT, info.size - done), location: info.dataBlock + done / UDF_BLOCK });
+  const pieces = info.pieces ?? (info.size > 0 ? [{ block: info.dataBlock, bytes: info.size }] : []);
+  for (const piece of pieces) {
+    for (let done = 0; done < piece.bytes; done += UDF_MAX_EXTENT) {
+      ads.push({ length: Math.min(UDF_MAX_EXTENT, piece.bytes - done), location: piece.block + done / UDF_BLOCK });
+    }
   }
   const length = 176 + 8 * ads.length;
   if (length > UDF_BLOCK) throw new RangeError(`file of ${info.size} bytes needs more allocation descriptors than a file entry holds`);

@@ -11,6 +11,7 @@ import {
   foldName,
   openBlob,
   openWim,
+  openWimBytes,
   openWimEdit,
   openWimImage,
   type WimCheckpoint,
@@ -162,7 +163,7 @@ class Image implements WindowsImage {
 
   private async openReader(): Promise<{ wim: WimFile; image: WimImage }> {
     if (!this.reader) {
-      const source = this.options.openSource ? await this.options.openSource() : await FileSource.open(this.path);
+      const source = await openWimBytes(this.path, this.options);
       try {
         const wim = await openWim(source);
         const image = await openWimImage(wim, this.index);

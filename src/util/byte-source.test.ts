@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { makeTempDir } from '../../test/helpers/corpus.js';
 import { FormatError } from '../errors.js';
-import { BufferSource, ExtentSource, FileSource, sliceSource } from './byte-source.js';
+import { BufferSource, ExtentSource, FileSource, PatchedSource, sliceSource } from './byte-source.js';
 
 describe('ByteSource', () => {
   test('reads a file range and refuses reads past the end with DF_TRUNCATED', async () => {
@@ -44,5 +45,28 @@ describe('ByteSource', () => {
       () => sliceSource(parent, 14, 4),
       (e: unknown) => e instanceof FormatError,
     );
+  });
+});
+
+describe('PatchedSource', () => {
+  const base = Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff);
+  const local = Uint8Array.from({ length: 1300 }, (_, i) => (i < 16 || i >= 1000 ? (i * 7 + 3) & 0xff : 0));
+  const expected = Uint8Array.from({ length: 1300 }, (_, i) => (i < 16 || i >= 1000 ? local[i] : base[i]));
+
+  test('any read gives the local head, the base middle and the local tail', async () => {
+    const patched = new PatchedSource(new BufferSource(local), new BufferSource(base), 16);
+    assert.equal(patched.size, 1300);
+    await fc.assert(
+      fc.asyncProperty(fc.nat(1300), fc.nat(1300), async (a, b) => {
+        const [from, to] = a <= b ? [a, b] : [b, a];
+        assert.deepEqual([...(await patched.read(from, to - from))], [...expected.subarray(from, to)]);
+      }),
+      { seed: 4242, numRuns: 300 },
+    );
+    await assert.rejects(patched.read(1299, 2), FormatError);
+  });
+
+  test('a local file shorter than the base is refused', () => {
+    assert.throws(() => new PatchedSource(new BufferSource(local.subarray(0, 999)), new BufferSource(base), 16), /not a patch/);
   });
 });

@@ -179,3 +179,43 @@ export class LazyFileSource implements ByteSource {
 
   async close(): Promise<void> {}
 }
+
+/** A file kept as a patch over a base: the local file holds the first `head` bytes and everything
+ *  from `base.size` on, and has a hole in between, where the bytes are the base's (a WIM exported
+ *  or edited over the install.wim inside the source ISO: its new header and appended tail are
+ *  local, its resources stay in the ISO). Closing it closes both. */
+export class PatchedSource implements ByteSource {
+  readonly size: number;
+  readonly name: string;
+
+  constructor(
+    private readonly local: ByteSource,
+    private readonly base: ByteSource,
+    private readonly head: number,
+  ) {
+    if (local.size < base.size || head > base.size) {
+      throw new FormatError('DF_PATCH_MISMATCH', `${local.name} (${local.size} bytes) is not a patch over ${base.name} (${base.size} bytes); it was changed or truncated`, {});
+    }
+    this.size = local.size;
+    this.name = local.name;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    checkRange(this, offset, length);
+    const end = offset + length;
+    const from = (at: number) => (at < this.head || at >= this.base.size ? this.local : this.base);
+    const limit = (at: number) => (at < this.head ? this.head : at < this.base.size ? this.base.size : this.size);
+    if (end <= limit(offset)) return from(offset).read(offset, length);
+    const out = new Uint8Array(length);
+    for (let at = offset; at < end; ) {
+      const stop = Math.min(end, limit(at));
+      out.set(await from(at).read(at, stop - at), at - offset);
+      at = stop;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.local.close(), this.base.close()]);
+  }
+}

@@ -9,7 +9,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { type FileHandle, lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FormatError, InputError } from '../../errors.js';
-import { type ByteSource, FileSource } from '../../util/byte-source.js';
+import { type ByteSource, FileSource, PatchedSource } from '../../util/byte-source.js';
 import { type BlobTableRow, serializeBlobTable, writeResourceHeader } from './blob-table-write.js';
 import { rollbackWim, takeWimCheckpoint, type WimCheckpoint } from './checkpoint.js';
 import { FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_REPARSE_POINT, type WimStream } from './dentry.js';
@@ -42,6 +42,23 @@ export interface WimEditOptions {
   /** Read the WIM from here instead of opening `path` (e.g. install.wim inside an ISO, for a
    *  plan); such an edit is read-only and commit() refuses. */
   openSource?: () => Promise<ByteSource>;
+  /** The WIM at `path` is a patch (exportImagesAsPatch): its bytes from the header's end up to
+   *  the base's size are the base's, which this opens; the file has a hole there. Commits append
+   *  after the base's size as usual, so checkpoints and rollback work unchanged. */
+  base?: () => Promise<ByteSource>;
+}
+
+/** The bytes of the WIM an edit works on: the file, what `openSource` gives, or the file over its base. */
+export async function openWimBytes(path: string, options: Pick<WimEditOptions, 'openSource' | 'base'>): Promise<ByteSource> {
+  if (options.openSource) return options.openSource();
+  const local = await FileSource.open(path);
+  if (!options.base) return local;
+  try {
+    return new PatchedSource(local, await options.base(), WIM_HEADER_SIZE);
+  } catch (error) {
+    await local.close();
+    throw error;
+  }
 }
 
 export interface AddFileOptions {
@@ -190,7 +207,7 @@ class Edit implements WimEdit {
   }
 
   async load(): Promise<void> {
-    const source = this.options.openSource ? await this.options.openSource() : await FileSource.open(this.path);
+    const source = await openWimBytes(this.path, this.options);
     try {
       const wim = await openWim(source);
       const h = wim.header;
@@ -615,6 +632,10 @@ class Edit implements WimEdit {
 
       // 6. Integrity table, when the WIM had one: covers 208 → end of the new blob table.
       let integrityResource = { sizeInWim: 0, rawFlags: 0, offset: 0, originalSize: 0 };
+      if (s.integrity && this.options.base) {
+        // A patch export writes none; one added since would need the base's bytes hashed here.
+        throw new InputError('DF_WIM_EDIT_UNSUPPORTED', `${this.path} is a patch WIM with an integrity table, which cannot be updated over its base`, { path: this.path });
+      }
       if (s.integrity) {
         const oldHashes = await out.read(s.integrity.offset + 12, s.integrity.size - 12);
         const old: OldIntegrity = { chunkSize: s.integrity.chunkSize, hashes: oldHashes, checkedBytes: s.integrity.checkedBytes };

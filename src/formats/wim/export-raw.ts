@@ -14,7 +14,7 @@ import { partialPathFor } from '../../util/fs.js';
 import { type BlobTableRow, serializeBlobTable, writeResourceHeader } from './blob-table-write.js';
 import { HDR_FLAG_READONLY, HDR_FLAG_SPANNED, HDR_FLAG_WRITE_IN_PROGRESS, WIM_HEADER_SIZE } from './header.js';
 import { openWimImage } from './image.js';
-import { openWim } from './wim-file.js';
+import { openWim, type WimFile } from './wim-file.js';
 import { encodeWimXml, selectWimXmlImages } from './xml-write.js';
 
 export interface RawExportOptions {
@@ -31,15 +31,10 @@ export function rawExportRefusal(info: { solid: boolean; header: { pipable: bool
   return null;
 }
 
-/** Writes the images `indexes` (1-based, in that order) of the WIM in `source` to `target`. */
-export async function exportImagesRaw(source: ByteSource, indexes: readonly number[], target: string, options: RawExportOptions = {}): Promise<{ size: number }> {
-  const wim = await openWim(source);
-  const refusal = rawExportRefusal(wim);
-  if (refusal) throw new InputError('DF_WIM_RAW_EXPORT', `${source.name} cannot be exported raw: ${refusal}`);
-  if (indexes.length === 0 || new Set(indexes).size !== indexes.length) throw new InputError('DF_WIM_RAW_EXPORT', 'give each image to keep once, at least one');
+/** The resources images `indexes` use: their file blobs in source order with reference counts
+ *  the way the edit writer keeps them (one per stream of every entry), and their metadata. */
+export async function keptResources(wim: WimFile, indexes: readonly number[]) {
   const metadataEntries = wim.blobTable.entries.filter((e) => e.kind === 'metadata');
-
-  // Reference counts the way the edit writer keeps them: one per stream of every entry.
   const refs = new Map<string, number>();
   for (const index of indexes) {
     const image = await openWimImage(wim, index);
@@ -47,6 +42,16 @@ export async function exportImagesRaw(source: ByteSource, indexes: readonly numb
   }
   const blobs = wim.blobTable.entries.filter((e) => e.kind === 'file' && refs.has(e.sha1) && e.resource.sizeInWim > 0).sort((a, b) => a.resource.offset - b.resource.offset);
   const metadata = indexes.map((i) => metadataEntries[i - 1]);
+  return { refs, blobs, metadata };
+}
+
+/** Writes the images `indexes` (1-based, in that order) of the WIM in `source` to `target`. */
+export async function exportImagesRaw(source: ByteSource, indexes: readonly number[], target: string, options: RawExportOptions = {}): Promise<{ size: number }> {
+  const wim = await openWim(source);
+  const refusal = rawExportRefusal(wim);
+  if (refusal) throw new InputError('DF_WIM_RAW_EXPORT', `${source.name} cannot be exported raw: ${refusal}`);
+  if (indexes.length === 0 || new Set(indexes).size !== indexes.length) throw new InputError('DF_WIM_RAW_EXPORT', 'give each image to keep once, at least one');
+  const { refs, blobs, metadata } = await keptResources(wim, indexes);
 
   const partial = partialPathFor(target);
   const handle = await open(partial, 'w');
@@ -105,20 +110,13 @@ export async function exportImagesRaw(source: ByteSource, indexes: readonly numb
     await handle.write(xml, 0, xml.length, pos);
     pos += xml.length;
 
-    // The header: the source's, with this file's tables, image count, boot image and GUID.
-    const header = Buffer.from(await source.read(0, WIM_HEADER_SIZE));
-    header.writeUInt32LE((wim.header.rawFlags & ~(HDR_FLAG_WRITE_IN_PROGRESS | HDR_FLAG_READONLY | HDR_FLAG_SPANNED)) >>> 0, 0x10);
-    if (options.guid) Buffer.from(options.guid).copy(header, 0x18);
-    header.writeUInt16LE(1, 0x28);
-    header.writeUInt16LE(1, 0x2a);
-    header.writeUInt32LE(indexes.length, 0x2c);
-    writeResourceHeader(header, 0x30, { sizeInWim: table.length, rawFlags: wim.header.blobTable.rawFlags, offset: tableAt, originalSize: table.length });
-    writeResourceHeader(header, 0x48, { sizeInWim: xml.length, rawFlags: wim.header.xmlData.rawFlags, offset: xmlAt, originalSize: xml.length });
-    const boot = indexes.indexOf(wim.header.bootIndex);
-    const bootRow = boot >= 0 ? metadataRows[boot].resource : { sizeInWim: 0, rawFlags: 0, offset: 0, originalSize: 0 };
-    writeResourceHeader(header, 0x60, bootRow);
-    header.writeUInt32LE(boot >= 0 ? boot + 1 : 0, 0x78);
-    writeResourceHeader(header, 0x7c, { sizeInWim: 0, rawFlags: 0, offset: 0, originalSize: 0 });
+    const header = exportedHeader(await source.read(0, WIM_HEADER_SIZE), wim, {
+      table: { offset: tableAt, size: table.length },
+      xml: { offset: xmlAt, size: xml.length },
+      indexes,
+      metadataRows,
+      guid: options.guid,
+    });
     await handle.write(header, 0, WIM_HEADER_SIZE, 0);
     await handle.close();
     await rename(partial, target);
@@ -128,4 +126,33 @@ export async function exportImagesRaw(source: ByteSource, indexes: readonly numb
     await rm(partial, { force: true });
     throw error;
   }
+}
+
+/** The header of an exported WIM: the source's, with the new tables, image count, boot image and
+ *  GUID, no integrity table, and the write-in-progress, read-only and spanned flags cleared. */
+export function exportedHeader(
+  sourceHeader: Uint8Array,
+  wim: WimFile,
+  to: {
+    table: { offset: number; size: number };
+    xml: { offset: number; size: number };
+    indexes: readonly number[];
+    metadataRows: readonly BlobTableRow[];
+    guid?: Uint8Array;
+  },
+): Buffer {
+  const header = Buffer.from(sourceHeader);
+  header.writeUInt32LE((wim.header.rawFlags & ~(HDR_FLAG_WRITE_IN_PROGRESS | HDR_FLAG_READONLY | HDR_FLAG_SPANNED)) >>> 0, 0x10);
+  if (to.guid) Buffer.from(to.guid).copy(header, 0x18);
+  header.writeUInt16LE(1, 0x28);
+  header.writeUInt16LE(1, 0x2a);
+  header.writeUInt32LE(to.indexes.length, 0x2c);
+  writeResourceHeader(header, 0x30, { sizeInWim: to.table.size, rawFlags: wim.header.blobTable.rawFlags, offset: to.table.offset, originalSize: to.table.size });
+  writeResourceHeader(header, 0x48, { sizeInWim: to.xml.size, rawFlags: wim.header.xmlData.rawFlags, offset: to.xml.offset, originalSize: to.xml.size });
+  const boot = to.indexes.indexOf(wim.header.bootIndex);
+  const bootRow = boot >= 0 ? to.metadataRows[boot].resource : { sizeInWim: 0, rawFlags: 0, offset: 0, originalSize: 0 };
+  writeResourceHeader(header, 0x60, bootRow);
+  header.writeUInt32LE(boot >= 0 ? boot + 1 : 0, 0x78);
+  writeResourceHeader(header, 0x7c, { sizeInWim: 0, rawFlags: 0, offset: 0, originalSize: 0 });
+  return header;
 }

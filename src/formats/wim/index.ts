@@ -4,7 +4,8 @@ export { type BlobEntryKind, type BlobTable, type BlobTableEntry, readBlobTable,
 export { rollbackWim, takeWimCheckpoint, type WimCheckpoint } from './checkpoint.js';
 export { type DecompressorLoader, getDecompressor, hasDecompressor, registerDecompressor } from './codecs.js';
 export { parseDentry, type WimDentryRecord, type WimStream, type WimStreamType } from './dentry.js';
-export { type AddFileOptions, openWimEdit, type WimCommitResult, type WimEdit, type WimEditOptions } from './edit.js';
+export { type AddFileOptions, openWimBytes, openWimEdit, type WimCommitResult, type WimEdit, type WimEditOptions } from './edit.js';
+export { exportImagesAsPatch, materializePatch, type PatchExportOptions, type PatchExportResult } from './export-patch.js';
 export { exportImagesRaw, type RawExportOptions, rawExportRefusal } from './export-raw.js';
 export {
   parseWimHeader,

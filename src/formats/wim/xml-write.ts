@@ -105,3 +105,14 @@ export function selectWimXmlImages(text: string, positions: readonly number[], w
   out = setElement(out, 'TOTALBYTES', String(wimTotalBytes), wimOpen.index + wimOpen[0].length, imageRanges(out));
   return out;
 }
+
+/** The XML with image `position`'s NAME and DISPLAYNAME set to `name` (inserted when absent). */
+export function renameWimXmlImage(text: string, position: number, name: string): string {
+  const images = imageRanges(text);
+  const image = images[position - 1];
+  if (!image) throw new FormatError('DF_WIM_XML_NO_IMAGE', `the WIM XML has no <IMAGE> number ${position}; the file is corrupt`, { position, images: images.length });
+  const escaped = name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  let body = text.slice(image.start, image.end);
+  for (const element of ['NAME', 'DISPLAYNAME']) body = setElement(body, element, escaped, body.length - '</IMAGE>'.length, nestedRanges(body));
+  return text.slice(0, image.start) + body + text.slice(image.end);
+}

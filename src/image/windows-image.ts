@@ -22,7 +22,7 @@ import {
   type WimFile,
   type WimImage,
 } from '../formats/wim/index.js';
-import { type ByteSource, FileSource } from '../util/byte-source.js';
+import type { ByteSource } from '../util/byte-source.js';
 
 export type { HiveId } from '../formats/regf/reg-roots.js';
 

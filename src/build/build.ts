@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DeployForgeError, InputError, OperationError } from '../errors.js';
 import { openIso } from '../formats/iso/index.js';
-import { exportImages, exportImagesRaw, openWim, rawExportRefusal, setImageProperties, setWimGuid, splitWim } from '../formats/wim/index.js';
+import { exportImages, exportImagesAsPatch, exportImagesRaw, openWim, rawExportRefusal, setImageProperties, setWimGuid, splitWim, WIM_HEADER_SIZE } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
 import { writeMediaFolder } from '../media/folder.js';
 import { remasterIso } from '../media/remaster.js';
@@ -53,6 +53,10 @@ export interface BuildResult {
   /** Where the answer file went, when the build wrote one. */
   answerFile?: { where: 'media' | 'boot-wim'; path: string; reason: string; bytes: number };
   lockfile: string;
+  /** How install.wim was carried: 'patch', new tables and the edits over the source's own
+   *  (nothing copied; an ISO keeps its resources at their sectors), or 'compact', a new WIM of the
+   *  kept editions only. */
+  installLayout: 'patch' | 'compact';
   warnings: string[];
 }
 
@@ -193,6 +197,22 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       }
     };
     const raw = !done('export') && (await openInstall(async (image) => rawExportRefusal(await openWim(image)) === null));
+    // With an ISO as the only output, install.wim becomes a patch over the source's own (a new
+    // header and tables, the edits appended): nothing of the image is copied into the workspace,
+    // and the ISO keeps its resources at their sectors. Other outputs need a standalone WIM.
+    const exportEntry = journal.last('export') as Extract<JournalEntry, { stage: 'export' }> | undefined;
+    const patch = exportEntry ? exportEntry.patch === true : isIso && raw && plan.expectedSize.isoLayout === 'patch' && !wimOut && !esdOut && !swmOut && !folderOut;
+    const installBase = async (): Promise<ByteSource> => {
+      const file = await FileSource.open(options.source);
+      try {
+        const image = await (await openIso(file)).openFile(inner);
+        return { size: image.size, name: image.name, read: (offset, length) => image.read(offset, length), close: () => file.close() };
+      } catch (error) {
+        await file.close();
+        throw error;
+      }
+    };
+    const installOptions = patch ? { ...imageOptions, base: installBase } : imageOptions;
     // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
     if (isIso && !raw && !done('export') && (!done('extract') || !(await exists(sourceWim)))) {
       await openInstall((image) => copyOut(image, sourceWim));
@@ -222,15 +242,22 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     if (!done('export')) {
       await rm(workspace, { force: true });
       const kept = plan.editions.map((e) => e.index);
-      if (raw) await openInstall((image) => exportImagesRaw(image, kept, workspace, { progress }));
+      if (patch) {
+        const names = Object.fromEntries(plan.editions.flatMap((e, i) => (e.rename ? [[i + 1, e.rename]] : [])));
+        const guid = deterministic ? await guidFor('install.wim') : undefined;
+        await openInstall((image) => exportImagesAsPatch(image, kept, workspace, { names, guid }));
+        await journal.append({ stage: 'export', install: await checkpointOf(work, 'install.wim'), patch: true });
+      } else if (raw) await openInstall((image) => exportImagesRaw(image, kept, workspace, { progress }));
       else await exportImages(sourceWim, kept, workspace, { compress: 'lzx', progress });
-      for (const [i, edition] of plan.editions.entries()) {
-        if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename });
+      if (!patch) {
+        for (const [i, edition] of plan.editions.entries()) {
+          if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename });
+        }
+        // wimlib gives each export a random GUID, the only byte that differs between two exports;
+        // a deterministic build derives it from its inputs either way.
+        if (deterministic) await setWimGuid(workspace, await guidFor('install.wim'));
+        await journal.append({ stage: 'export', install: await checkpointOf(work, 'install.wim') });
       }
-      // wimlib gives each export a random GUID, the only byte that differs between two exports;
-      // a deterministic build derives it from its inputs either way.
-      if (deterministic) await setWimGuid(workspace, await guidFor('install.wim'));
-      await journal.append({ stage: 'export', install: await checkpointOf(work, 'install.wim') });
     }
     // The copy out of the ISO is not needed once the export is journaled; removing it now lets
     // the kernel drop its pages before they are written to disk, which would slow the ISO pass.
@@ -250,7 +277,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         step(2 + i);
         continue;
       }
-      const image = await openWindowsImage(workspace, i + 1, imageOptions);
+      const image = await openWindowsImage(workspace, i + 1, installOptions);
       try {
         let changes = 0;
         architecture ??= await answerFileArchitecture(image);
@@ -285,7 +312,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     let answerFile: BuildResult['answerFile'];
     if (!contributionsEmpty(context.unattend)) {
       if (!architecture) {
-        const image = await openWindowsImage(workspace, 1);
+        const image = await openWindowsImage(workspace, 1, patch ? { base: installBase } : {});
         architecture = await answerFileArchitecture(image).finally(() => image.close());
       }
       const composed = await composeAnswerFile(context.unattend, architecture);
@@ -334,7 +361,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         context?.media.addFile(/[\\/]$/.test(media.to) ? `${media.to}${basename(from)}` : media.to, from);
       }
       Object.assign(add, await context?.media.materialize(work));
-      const replace: Record<string, string> = { ...(isEsd ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) };
+      const replace: Record<string, string> = { ...(isEsd || patch ? {} : { [inner]: workspace }), ...(bootWim ? { 'sources/boot.wim': bootWim } : {}) };
       // Files steps put over ones the source already has (an empty appraiserres.dll) replace them.
       const iso = await FileSource.open(options.source);
       try {
@@ -349,7 +376,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       } finally {
         await iso.close();
       }
-      return { replace, remove: isEsd ? [inner] : [], add };
+      return { replace, remove: isEsd ? [inner] : [], add, patch: patch ? { [inner]: { local: workspace, head: WIM_HEADER_SIZE } } : undefined };
     };
     // Digests of outputs hashed while they were written (no second read for the lockfile).
     const digests = new Map<string, string>();
@@ -436,7 +463,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     for (const name of await readdir(work)) if (name !== LOCK_FILE) await rm(join(work, name), { recursive: true, force: true });
     await releaseLock();
     await rmdir(work).catch(() => {}); // another build may have locked it meanwhile
-    return { outputs, editions, answerFile, lockfile, warnings };
+    return { outputs, editions, answerFile, lockfile, installLayout: patch ? 'patch' : 'compact', warnings };
   } catch (error) {
     // Back to the last finished stage, so the workspace is consistent for --resume.
     await context?.abandon().catch(() => {});
@@ -467,9 +494,12 @@ async function preflight(options: BuildOptions, plan: BuildPlan, outs: Record<'i
   // larger of it and the source image, since the steps add data too.
   const newImage = Math.max(installSize, plan.expectedSize.installImage);
   const work = options.workDir ?? tmpdir();
-  // The workspace holds a copy of the install image, the export of the kept editions and, when a
-  // step edits it, a copy of boot.wim.
-  const needs: SpaceNeed[] = [{ folder: work, bytes: (inner !== plan.installImage ? installSize : 0) + newImage + bootSize, what: 'workspace' }];
+  // The workspace holds a copy of the install image (an ESD), the export of the kept editions and,
+  // when a step edits it, a copy of boot.wim.
+  // An ISO-only build over a non-solid source keeps install.wim as a patch (new tables and the
+  // edits only), so the workspace holds no copy of the image.
+  const patch = plan.expectedSize.isoLayout === 'patch' && !outs.wimOut && !outs.esdOut && !outs.swmOut && !outs.folderOut;
+  const needs: SpaceNeed[] = [{ folder: work, bytes: (patch ? 0 : (inner !== plan.installImage ? installSize : 0) + newImage) + bootSize, what: 'workspace' }];
   const isoSize = Math.max(sourceSize, plan.expectedSize.iso ?? 0);
   if (outs.isoOut) needs.push({ folder: dirname(outs.isoOut), bytes: isoSize, what: 'output ISO' });
   if (outs.wimOut) needs.push({ folder: dirname(outs.wimOut), bytes: newImage, what: 'output WIM' });

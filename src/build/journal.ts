@@ -37,7 +37,10 @@ export type ContextSnapshot = z.infer<typeof ContextSnapshotSchema>;
 
 const EntrySchema = z.discriminatedUnion('stage', [
   z.object({ n: z.number().int(), stage: z.literal('extract') }).strict(),
-  z.object({ n: z.number().int(), stage: z.literal('export'), install: CheckpointSchema }).strict(),
+  // patch: install.wim is a patch over the source ISO's install image (exportImagesAsPatch).
+  z
+    .object({ n: z.number().int(), stage: z.literal('export'), install: CheckpointSchema, patch: z.boolean().optional() })
+    .strict(),
   z
     .object({
       n: z.number().int(),

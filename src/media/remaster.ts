@@ -9,13 +9,18 @@
 // streamed in one pass.
 import { stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
-import { type IsoBootEntry, type IsoInputFile, type IsoWriteMode, openIso, writeIsoFile } from '../formats/iso/index.js';
+import { FIRST_KEEPABLE_SECTOR, type IsoBootEntry, type IsoImage, type IsoInputFile, type IsoWriteMode, openIso, writeIsoFile } from '../formats/iso/index.js';
 import type { ProgressSink } from '../progress.js';
-import { FileSource, LazyFileSource } from '../util/byte-source.js';
+import { type ByteSource, FileSource, LazyFileSource, PatchedSource } from '../util/byte-source.js';
 
 export interface RemasterOptions {
   /** Image path → local file whose bytes replace it (the path must exist in the source). */
   replace?: Record<string, string>;
+  /** Image path → a patch over that file of the source (a WIM exported or edited over it,
+   *  exportImagesAsPatch): `local` holds the new file's first `head` bytes and everything from the
+   *  source file's size on; the bytes between are the source file's own. In place, they stay at
+   *  their sectors and only the head and the tail are written. */
+  patch?: Record<string, { local: string; head: number }>;
   /** Image path → local file to add (the path must not exist in the source). */
   add?: Record<string, string>;
   /** Image paths to drop (files, or folders with everything below them). */
@@ -53,8 +58,10 @@ const key = (path: string) => norm(path).toLowerCase();
 
 export async function remasterIso(sourcePath: string, outPath: string, options: RemasterOptions = {}): Promise<RemasterResult> {
   const source = await FileSource.open(sourcePath);
+  const opened: ByteSource[] = [];
   try {
     const iso = await openIso(source);
+    const patch = new Map(Object.entries(options.patch ?? {}).map(([p, change]) => [key(p), { path: norm(p), ...change }]));
     const replace = new Map(Object.entries(options.replace ?? {}).map(([p, local]) => [key(p), { path: norm(p), local }]));
     const add = new Map(Object.entries(options.add ?? {}).map(([p, local]) => [key(p), { path: norm(p), local }]));
     const remove = (options.remove ?? []).map(key);
@@ -77,6 +84,22 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
       }
       if (replace.has(k)) continue; // added below from the local file
       const file = await iso.openFile(entry.path);
+      const patched = patch.get(k);
+      if (patched) {
+        const local = await FileSource.open(patched.local);
+        const bytes = new PatchedSource(local, file, patched.head);
+        opened.push(bytes);
+        const run = options.inPlace === false ? undefined : sectorRun(entry.extents, file.size);
+        const kept = Math.floor(file.size / ISO_SECTOR) * ISO_SECTOR;
+        files.push({
+          path: entry.path,
+          size: bytes.size,
+          source: bytes,
+          modified: options.timestamp ? undefined : (await stat(patched.local)).mtime,
+          inBase: run && kept > 0 ? { lba: run.lba, bytes: kept, dirty: [{ offset: 0, length: patched.head }] } : undefined,
+        });
+        continue;
+      }
       // Files sharing an extent in the source (oscdimg -o de-duplication) stay shared.
       files.push({
         path: entry.path,
@@ -89,6 +112,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
     }
 
     const problems: string[] = [];
+    for (const [k, p] of patch) if (!present.has(k) || replace.has(k)) problems.push(`patch of ${p.path}: not in ${sourcePath}, or also replaced`);
     for (const [k, r] of replace) if (!present.has(k)) problems.push(`--replace ${r.path}: not in ${sourcePath} (use --add for new files)`);
     for (const [k, a] of add)
       if (present.has(k) && !remove.some((r) => k === r || k.startsWith(`${r}/`))) problems.push(`--add ${a.path}: already in ${sourcePath} (use --replace)`);
@@ -136,13 +160,14 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
     return {
       size,
       files: files.length,
-      replaced: [...replace.values()].map((r) => r.path),
+      replaced: [...replace.values(), ...patch.values()].map((r) => r.path),
       added: [...add.values()].map((a) => a.path),
       removed: [...removedSeen],
       boot,
       keptBytes: plan.keptSectors * 2048,
     };
   } finally {
+    for (const o of opened) await o.close();
     await source.close();
   }
 }
@@ -161,6 +186,18 @@ function sectorRun(extents: ReadonlyArray<{ offset: number; length: number }>, s
 }
 
 const ISO_SECTOR = 2048;
+
+/** Bytes an in-place remaster of `iso` writes anew although unchanged: files that are not one run
+ *  of sectors, or lie below the sectors the writer's descriptors take (boot images often do). */
+export async function bytesMovedInPlace(iso: IsoImage): Promise<number> {
+  let bytes = 0;
+  for await (const entry of iso.walk()) {
+    if (entry.isDirectory || entry.size === 0) continue;
+    const run = sectorRun(entry.extents, entry.size);
+    if (!run || run.lba < FIRST_KEEPABLE_SECTOR) bytes += entry.size;
+  }
+  return bytes;
+}
 
 /** Every file below a local folder, as image files (paths relative to the folder, '/'-separated),
  *  and its folders, so empty ones are kept. Symbolic links are refused: an image has none. */

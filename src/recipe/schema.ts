@@ -292,6 +292,12 @@ export const OptionsSchema = z
     compression: z.enum(['none', 'xpress', 'lzx', 'lzms']).optional().describe('compression for WIMs DeployForge writes'),
     deterministic: z.boolean().optional().describe('fixed timestamps and IDs, so the same inputs give the same bytes'),
     label: z.string().min(1).max(32).optional().describe('volume label of the media'),
+    compact: z
+      .boolean()
+      .optional()
+      .describe(
+        "ISO builds keep the source install.wim's resources where they are and append the changes (fastest; dropped editions' data stays unreferenced, as after DISM /Delete-Image); true writes a new install.wim with only the kept editions' resources (smaller media)",
+      ),
   })
   .strict();
 

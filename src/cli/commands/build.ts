@@ -51,6 +51,7 @@ export function registerBuildCommand(program: Command, env: CommandEnv): void {
         ctx.result(result, () =>
           [
             ...result.editions.map((e) => `edition ${e.index}: ${e.name}: ${e.changes} changes (${e.hivesWritten.length} hives written)`),
+            `install.wim: ${result.installLayout === 'patch' ? "a patch over the source's (its resources kept in place; options.compact: true writes only the kept editions')" : 'a new WIM of the kept editions'}`,
             ...result.outputs.map((o) => `wrote ${o.path} (${formatSize(o.size)})`),
             ...(result.answerFile ? [`answer file: ${result.answerFile.where === 'media' ? '/' : 'boot.wim:'}${result.answerFile.path} (${result.answerFile.reason})`] : []),
             `lockfile: ${result.lockfile}`,

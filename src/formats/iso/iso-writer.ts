@@ -110,6 +110,9 @@ const VDS_SECTORS = 16;
 const INTEGRITY_LBA = 64;
 /** First sector of the UDF partition (everything after the first anchor). */
 const PARTITION_START = 257;
+/** The lowest sector a file of a base image can be kept at (IsoInputFile.inBase): below it lie
+ *  the descriptors the writer places at fixed sectors. */
+export const FIRST_KEEPABLE_SECTOR = PARTITION_START;
 /** Unique ids 1–15 are reserved (OSTA UDF 3.2.1.1 in later revisions); the root is 0, the rest start at 16. */
 const FIRST_UNIQUE_ID = 16;
 

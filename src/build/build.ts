@@ -102,11 +102,18 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const clock = deterministic ? deterministicClock() : undefined;
   const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
   await preflight(options, plan, { isoOut, wimOut, esdOut, swmOut, folderOut });
-  // The source's SHA-256 is computed alongside the first stages (it only feeds IDs and the
-  // lockfile); the workspace is found again by the source's path, size and modification time.
+  // The source's SHA-256 feeds the lockfile and a deterministic build's IDs. A deterministic
+  // build needs it early, so a worker hashes the source from the start; otherwise the ISO pass
+  // hashes it from the reads it makes anyway (sectors the output shares with the source are read
+  // once for both digests), and the worker runs only when that pass did not. The workspace is
+  // found again by the source's path, size and modification time.
   const sourceInfo = await stat(options.source);
-  const sourceDigestPromise = sha256FileOffThread(options.source);
-  sourceDigestPromise.catch(() => {}); // awaited below
+  let sourceDigestPromise: Promise<{ sha256: string }> | undefined;
+  const sourceDigest = () => {
+    sourceDigestPromise ??= sha256FileOffThread(options.source);
+    return sourceDigestPromise;
+  };
+  if (deterministic) sourceDigest().catch(() => {}); // awaited below
   aborted();
   const stepDigests = loaded.steps.map((s) => ({
     index: s.index,
@@ -118,7 +125,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const recipeDigest = sha256Text(canonicalJson(loaded.recipe));
   // What a deterministic build's IDs derive from: everything that decides the output's bytes.
   const contentDigest = async () =>
-    sha256Text(canonicalJson({ tool: VERSION, source: (await sourceDigestPromise).sha256, recipe: recipeDigest, steps: stepDigests.map((d) => d.sha256) }));
+    sha256Text(canonicalJson({ tool: VERSION, source: (await sourceDigest()).sha256, recipe: recipeDigest, steps: stepDigests.map((d) => d.sha256) }));
   // The workspace depends on the inputs and on where the outputs go (two builds to different
   // places may run at once).
   const inputDigest = sha256Text(
@@ -385,8 +392,10 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       // Hashed on a worker thread as it is written (a bounded backlog, no second read of the ISO).
       const changes = await mediaChanges();
       const hash = startStreamHasher();
-      await remasterIso(options.source, isoOut, {
+      const sourceHash = sourceDigestPromise ? undefined : startStreamHasher();
+      const remastered = await remasterIso(options.source, isoOut, {
         onChunk: (chunk) => hash.update(chunk),
+        onSourceChunk: sourceHash ? (chunk) => sourceHash.update(chunk) : undefined,
         signal: options.signal,
         ...changes,
         label: loaded.recipe.outputs?.iso?.label ?? loaded.recipe.options?.label,
@@ -396,9 +405,12 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         progress,
       }).catch((error) => {
         hash.abort();
+        sourceHash?.abort();
         throw error;
       });
       digests.set(isoOut, await hash.digest());
+      if (sourceHash && remastered.sourceFed) sourceDigestPromise = sourceHash.digest().then((sha256) => ({ sha256 }));
+      else sourceHash?.abort();
       await record('iso', isoOut);
     }
     if (folderOut && !(await reuse('folder', folderOut))) {
@@ -451,7 +463,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       tool: { name: 'deployforge', version: VERSION },
       catalogs: await catalogDigests(),
       deterministic,
-      source: { path: options.source, size: sourceInfo.size, sha256: (await sourceDigestPromise).sha256 },
+      source: { path: options.source, size: sourceInfo.size, sha256: (await sourceDigest()).sha256 },
       recipe: { file: loaded.file, sha256: recipeDigest, resolved: loaded.recipe },
       steps: stepDigests,
       editions: plan.editions.map((e, i) => ({ index: i + 1, sourceIndex: e.index, name: e.rename ?? e.name })),

@@ -36,6 +36,9 @@ export interface RemasterOptions {
   progress?: ProgressSink;
   /** Sees every byte of the new image in order as it is written. */
   onChunk?: (chunk: Uint8Array) => void | Promise<void>;
+  /** With onChunk, in place: sees every byte of the source in order, from the same read (the
+   *  result's sourceFed says whether it did; a fresh layout does not feed it). */
+  onSourceChunk?: (chunk: Uint8Array) => void | Promise<void>;
   /** Stops the write; nothing is left at the output path. */
   signal?: AbortSignal;
   /** Keep unchanged files at their sectors over a kernel-side copy of the source (default true). */
@@ -51,6 +54,8 @@ export interface RemasterResult {
   boot: IsoBootEntry[];
   /** Bytes of unchanged files kept at their sectors over the kernel-side copy (0 with inPlace: false). */
   keptBytes: number;
+  /** Whether onSourceChunk saw the whole source. */
+  sourceFed: boolean;
 }
 
 const norm = (path: string) => `/${path.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`;
@@ -142,7 +147,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
           return { platform: entry.platform, imagePath: entry.bootImagePath, loadSegment: entry.loadSegment || undefined, sectorCount: entry.sectorCount };
         });
 
-    const { size, plan } = await writeIsoFile(
+    const { size, plan, baseFed } = await writeIsoFile(
       files,
       {
         volumeLabel: options.label ?? iso.volumeLabel,
@@ -152,6 +157,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         timestamp: options.timestamp,
         progress: options.progress,
         onChunk: options.onChunk,
+        onBaseChunk: options.onSourceChunk,
         signal: options.signal,
         base: options.inPlace === false ? undefined : { path: sourcePath, size: source.size },
       },
@@ -165,6 +171,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
       removed: [...removedSeen],
       boot,
       keptBytes: plan.keptSectors * 2048,
+      sourceFed: baseFed,
     };
   } finally {
     for (const o of opened) await o.close();

@@ -33,3 +33,27 @@ test('startStreamHasher hashes chunks in order with a bounded backlog; abort sto
   abandoned.abort();
   await assert.rejects(abandoned.digest(), /abandoned/);
 });
+
+test('startStreamHasher: any split into chunks (empty, tiny, larger than a ring slot) gives node:crypto’s digest', async () => {
+  const { default: fc } = await import('fast-check');
+  const bytes = Buffer.alloc(3 * 1024 * 1024 + 999);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2246822519) >>> 27;
+  const expected = createHash('sha256').update(bytes).digest('hex');
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.oneof(fc.constant(0), fc.nat(100), fc.nat(300 * 1024), fc.integer({ min: 1024 * 1024, max: 2 * 1024 * 1024 })), { maxLength: 40 }),
+      async (sizes) => {
+        const hasher = startStreamHasher();
+        let at = 0;
+        for (const size of sizes) {
+          if (at >= bytes.length) break;
+          await hasher.update(bytes.subarray(at, Math.min(bytes.length, at + size)));
+          at += size;
+        }
+        if (at < bytes.length) await hasher.update(bytes.subarray(at));
+        assert.equal(await hasher.digest(), expected);
+      },
+    ),
+    { seed: 777, numRuns: 25 },
+  );
+});

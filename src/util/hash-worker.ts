@@ -38,20 +38,22 @@ export async function sha256FileOffThread(path: string): Promise<{ sha256: strin
   return { sha256, size: size ?? 0 };
 }
 
-// The body of a worker that hashes chunks posted to it and acknowledges each one, so the sender
-// can keep a bounded number in flight.
+// The body of a worker that hashes the filled slots of a shared ring of buffers and hands each
+// slot back, so the sender copies chunks into reused memory instead of allocating per chunk.
 const STREAM_WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const hash = createHash('sha256');
+const { shared, slotBytes } = workerData;
 parentPort.on('message', (message) => {
   if (message === 'end') parentPort.postMessage({ sha256: hash.digest('hex') });
-  else { hash.update(new Uint8Array(message)); parentPort.postMessage('ack'); }
+  else { hash.update(new Uint8Array(shared, message.slot * slotBytes, message.length)); parentPort.postMessage(message.slot); }
 });
 `;
 
-/** Chunks hashed at most this far behind the sender (16 × 256 KiB pieces = 4 MiB). */
-const MAX_IN_FLIGHT = 16;
+/** The ring: 8 slots of 1 MiB, so the hash runs at most 8 MiB behind the sender. */
+const SLOT_BYTES = 1024 * 1024;
+const SLOTS = 8;
 
 export interface StreamHasher {
   /** Queues a copy of `chunk`; resolves once few enough chunks are waiting. */
@@ -61,11 +63,14 @@ export interface StreamHasher {
   abort(): void;
 }
 
-/** A running SHA-256 on a worker thread, fed in order, with back-pressure. */
+/** A running SHA-256 on a worker thread, fed in order, with back-pressure: chunks are copied
+ *  into free slots of a shared ring (several small chunks fill one slot) that the worker hashes
+ *  and hands back. */
 export function startStreamHasher(): StreamHasher {
-  const worker = new Worker(STREAM_WORKER_SOURCE, { eval: true });
+  const shared = new SharedArrayBuffer(SLOT_BYTES * SLOTS);
+  const worker = new Worker(STREAM_WORKER_SOURCE, { eval: true, workerData: { shared, slotBytes: SLOT_BYTES } });
   worker.unref();
-  let inFlight = 0;
+  const free = Array.from({ length: SLOTS }, (_, i) => i);
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
   let finish: ((sha256: string) => void) | undefined;
@@ -75,9 +80,9 @@ export function startStreamHasher(): StreamHasher {
     fail = reject;
   });
   done.catch(() => {});
-  worker.on('message', (message: 'ack' | { sha256: string }) => {
-    if (message === 'ack') {
-      inFlight--;
+  worker.on('message', (message: number | { sha256: string }) => {
+    if (typeof message === 'number') {
+      free.push(message);
       wake?.();
       wake = undefined;
     } else {
@@ -92,20 +97,37 @@ export function startStreamHasher(): StreamHasher {
   };
   worker.once('error', stop);
   worker.once('exit', () => stop(new Error('the hash worker stopped before it answered')));
+  let slot = -1;
+  let filled = 0;
+  const send = () => {
+    worker.postMessage({ slot, length: filled });
+    slot = -1;
+    filled = 0;
+  };
+  const takeSlot = async () => {
+    while (free.length === 0 && !failure) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+    if (failure) throw failure;
+    slot = free.pop() as number;
+  };
   return {
     async update(chunk) {
       if (failure) throw failure;
-      // A copy of just these bytes (a view may sit on a much larger buffer), handed over without a second copy.
-      const copy = new Uint8Array(chunk); // a copy (Buffer#slice would be a view)
-      worker.postMessage(copy.buffer, [copy.buffer]);
-      inFlight++;
-      while (inFlight > MAX_IN_FLIGHT && !failure) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
+      for (let at = 0; at < chunk.length; ) {
+        if (slot < 0) await takeSlot();
+        const take = Math.min(chunk.length - at, SLOT_BYTES - filled);
+        new Uint8Array(shared, slot * SLOT_BYTES + filled, take).set(chunk.subarray(at, at + take));
+        filled += take;
+        at += take;
+        if (filled === SLOT_BYTES) send();
       }
     },
     async digest() {
+      if (failure) throw failure;
+      if (slot >= 0 && filled > 0) send();
       worker.postMessage('end');
       return done;
     },

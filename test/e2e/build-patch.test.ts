@@ -3,6 +3,7 @@
 // written), and `options.compact: true` or any non-ISO output, a standalone WIM of the kept
 // editions. Both are checked by extracting install.wim with 7-Zip and reading it with wimlib and hivex.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -43,7 +44,7 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
       (await readdir(work)).filter((n) => n.startsWith('deployforge-build-')),
       [],
     );
-    return JSON.parse(run.stdout) as { outputs: { kind: string; path: string }[]; installLayout: string };
+    return JSON.parse(run.stdout) as { outputs: { kind: string; path: string }[]; installLayout: string; lockfile: string };
   };
 
   /** install.wim of an ISO: where it starts, and a local copy (7-Zip) checked by wimlib and hivex. */
@@ -85,6 +86,14 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
     assert.equal(install.value, 'patched');
     assert.equal(install.readme, 'over the base');
     assert.ok(install.size > (sourceEntry?.size ?? 0), "the patch keeps the dropped edition's resources");
+    // The ISO pass hashed the source and the output from the same reads; both digests are right.
+    const lock = JSON.parse(await readFile(result.lockfile, 'utf8')) as { source: { sha256: string }; outputs: { sha256: string }[] };
+    const sha = async (path: string) =>
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
+    assert.equal(lock.source.sha256, await sha(source));
+    assert.equal(lock.outputs[0].sha256, await sha(result.outputs[0].path));
   });
 
   test('options.compact writes only the kept editions; so does a build with a WIM output', async () => {

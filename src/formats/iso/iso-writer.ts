@@ -5,9 +5,10 @@
 // directories and file data (≤ 1 MiB at a time) in sector order, so memory stays bounded.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, open } from 'node:fs/promises';
+import { copyFile, type FileHandle, open } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
+import { FileSource } from '../../util/byte-source.js';
 import { readAhead } from '../../util/copy.js';
 import { withAtomicOutput } from '../../util/fs.js';
 import { bootCatalog, bootRecordDescriptor, type CatalogEntry, MAX_BOOT_ENTRIES } from './eltorito-write.js';
@@ -87,6 +88,9 @@ export interface IsoWriteOptions {
    *  the file system has them), then only the rest is written: new metadata, the other files, and
    *  zeros over every sector of the base the new image does not use, so nothing removed survives. */
   base?: { path: string; size: number };
+  /** With a base and onChunk: sees every byte of the base image in order, read in the same pass
+   *  that feeds onChunk (the sectors both share are read once), e.g. to hash the source too. */
+  onBaseChunk?: (chunk: Uint8Array) => void | Promise<void>;
 }
 
 /** What the ISO 9660 tree of a 'udf' image holds: a note that the files are in the UDF tree (our
@@ -627,10 +631,12 @@ type ChunkKind = 'data' | 'zeros' | 'base';
 
 /** Emits the planned image in sector order. Bytes already in the base image are read (from the
  *  files' sources) only when `readBase` is set, e.g. to hash the whole output; otherwise skipped. */
-async function emitIso(plan: IsoPlan, put: (chunk: Uint8Array, position: number, kind: ChunkKind) => Promise<void>, readBase: boolean): Promise<void> {
+async function emitIso(plan: IsoPlan, put: (chunk: Uint8Array, position: number, kind: ChunkKind) => Promise<void>, readBase: boolean, reportProgress = true): Promise<void> {
   let position = 0; // bytes
   const total = plan.size;
-  const progress = () => plan.progress.emit({ phase: 'write iso', done: position, total, unit: 'bytes' });
+  const progress = () => {
+    if (reportProgress) plan.progress.emit({ phase: 'write iso', done: position, total, unit: 'bytes' });
+  };
   const send = async (chunk: Uint8Array, kind: ChunkKind) => {
     await put(chunk, position, kind);
     position += chunk.length;
@@ -705,45 +711,119 @@ function isAllZero(chunk: Uint8Array): boolean {
 
 /** Plans and writes an image to `outPath` atomically. Runs of zero chunks become holes in the file.
  *  With a base image the output starts as a copy of it and only what differs is written. */
-export async function writeIsoFile(files: readonly IsoInputFile[], options: IsoWriteOptions, outPath: string): Promise<{ size: number; plan: IsoPlan }> {
+export async function writeIsoFile(
+  files: readonly IsoInputFile[],
+  options: IsoWriteOptions,
+  outPath: string,
+): Promise<{ size: number; plan: IsoPlan /** Whether onBaseChunk saw the whole base. */; baseFed: boolean }> {
   const plan = planIso(files, options);
   const base = plan.keptSectors > 0 ? options.base : undefined;
-  await withAtomicOutput(outPath, async (partial) => {
-    if (base) {
-      plan.progress.emit({ phase: 'copy base image', done: 0, total: base.size, unit: 'bytes' });
-      // Kernel-side copy: copy_file_range (or a reflink); no byte passes through this process.
-      await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
-      options.signal?.throwIfAborted();
-      plan.progress.emit({ phase: 'copy base image', done: base.size, total: base.size, unit: 'bytes' });
+  const pwriteTo = (handle: FileHandle) => async (chunk: Uint8Array, position: number) => {
+    for (let at = 0; at < chunk.length; ) {
+      const { bytesWritten } = await handle.write(chunk, at, chunk.length - at, position + at);
+      at += bytesWritten;
     }
-    const handle = await open(partial, base ? 'r+' : 'w');
+  };
+  await withAtomicOutput(outPath, async (partial) => {
+    if (base) return writeOverBase(plan, base, partial, options, pwriteTo);
+    const handle = await open(partial, 'w');
     try {
-      const pwrite = async (chunk: Uint8Array, position: number) => {
-        for (let at = 0; at < chunk.length; ) {
-          const { bytesWritten } = await handle.write(chunk, at, chunk.length - at, position + at);
-          at += bytesWritten;
-        }
-      };
+      const pwrite = pwriteTo(handle);
       await emitIso(
         plan,
-        async (chunk, position, kind) => {
+        async (chunk, position) => {
           options.signal?.throwIfAborted();
           await options.onChunk?.(chunk);
-          if (kind === 'base') return;
-          if (base) {
-            // Over the base every byte is written, zeros too (what was removed must not survive);
-            // past its end, zeros stay holes.
-            if (kind === 'zeros') {
-              if (position < base.size) await pwrite(chunk.subarray(0, Math.min(chunk.length, base.size - position)), position);
-            } else await pwrite(chunk, position);
-          } else if (!isAllZero(chunk)) await pwrite(chunk, position);
+          if (!isAllZero(chunk)) await pwrite(chunk, position);
         },
-        options.onChunk !== undefined,
+        true,
       );
       await handle.truncate(plan.size);
     } finally {
       await handle.close();
     }
   });
-  return { size: plan.size, plan };
+  return { size: plan.size, plan, baseFed: base !== undefined && options.onChunk !== undefined && options.onBaseChunk !== undefined };
+}
+
+/** The output starts as a kernel-side copy of the base (copy_file_range, or a reflink); then only
+ *  what differs is written: every byte the plan puts over the base, zeros too (what was removed
+ *  must not survive), while past the base's end zeros stay holes. With onChunk, a second pass
+ *  reads the whole image from its sources in order, alongside the copy and the writes, so hashing
+ *  the output costs no extra time. */
+async function writeOverBase(
+  plan: IsoPlan,
+  base: { path: string; size: number },
+  partial: string,
+  options: IsoWriteOptions,
+  pwriteTo: (handle: FileHandle) => (chunk: Uint8Array, position: number) => Promise<void>,
+): Promise<void> {
+  const internal = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, internal.signal]) : internal.signal;
+  const onChunk = options.onChunk;
+  const writePass = async () => {
+    plan.progress.emit({ phase: 'copy base image', done: 0, total: base.size, unit: 'bytes' });
+    await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
+    signal.throwIfAborted();
+    plan.progress.emit({ phase: 'copy base image', done: base.size, total: base.size, unit: 'bytes' });
+    const handle = await open(partial, 'r+');
+    try {
+      const pwrite = pwriteTo(handle);
+      await emitIso(
+        plan,
+        async (chunk, position, kind) => {
+          signal.throwIfAborted();
+          if (kind === 'data') await pwrite(chunk, position);
+          else if (kind === 'zeros' && position < base.size) await pwrite(chunk.subarray(0, Math.min(chunk.length, base.size - position)), position);
+        },
+        false,
+        !onChunk,
+      );
+      await handle.truncate(plan.size);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+  const readPass = async () => {
+    if (!onChunk) return;
+    const onBase = options.onBaseChunk;
+    const baseFile = onBase ? await FileSource.open(base.path) : undefined;
+    let basePosition = 0;
+    // Feeds the base's bytes up to `end` that were not fed yet, read from the base file.
+    const baseUpTo = async (end: number) => {
+      if (!baseFile || !onBase) return;
+      const stop = Math.min(end, base.size);
+      if (stop <= basePosition) return;
+      for await (const chunk of readAhead(baseFile, basePosition, stop - basePosition, FILE_CHUNK, READ_AHEAD)) await onBase(chunk);
+      basePosition = stop;
+    };
+    try {
+      await emitIso(
+        plan,
+        async (chunk, position, kind) => {
+          signal.throwIfAborted();
+          await onChunk(chunk);
+          if (!onBase) return;
+          await baseUpTo(position);
+          if (kind === 'base' && basePosition === position) {
+            // The same bytes: the base holds them at the same offset.
+            await onBase(chunk);
+            basePosition += chunk.length;
+          } else await baseUpTo(position + chunk.length);
+        },
+        true,
+      );
+      await baseUpTo(base.size);
+    } finally {
+      await baseFile?.close();
+    }
+  };
+  const stopOther = (error: unknown) => {
+    internal.abort(error);
+    throw error;
+  };
+  const results = await Promise.allSettled([writePass().catch(stopOther), readPass().catch(stopOther)]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw options.signal?.aborted ? options.signal.reason : failed.reason;
 }

@@ -97,7 +97,7 @@ export async function benchIsoRemaster(): Promise<string> {
 | what | ms | vs floor | note |
 |---|---:|---:|---|
 | deployforge remaster (\`iso build --from … --replace …\`) | ${ours.ms.toFixed(0)} | ${(ours.ms / cpSync.ms).toFixed(2)}× | kernel-side copy of the source, unchanged files kept at their sectors (${(ours.keptBytes / 2 ** 30).toFixed(2)} GiB), new UDF 1.02 + bridge metadata and the new file written over it, boot entries kept, output flushed; max RSS ${ours.rssMb.toFixed(0)} MiB; runs ${all(runs.map((r) => r.ours.ms))} |
-| deployforge remaster \`--fresh-layout\` | ${fresh.ms.toFixed(0)} | ${(fresh.ms / cpSync.ms).toFixed(2)}× | every file laid out afresh, one streaming pass through this process from the source's extents; max RSS ${fresh.rssMb.toFixed(0)} MiB; runs ${all(runs.map((r) => r.fresh.ms))} |
+| deployforge remaster \`--layout fresh\` | ${fresh.ms.toFixed(0)} | ${(fresh.ms / cpSync.ms).toFixed(2)}× | every file laid out afresh, one streaming pass through this process from the source's extents; max RSS ${fresh.rssMb.toFixed(0)} MiB; runs ${all(runs.map((r) => r.fresh.ms))} |
 | floor: \`cp\` + \`sync\` of the same bytes | ${cpSync.ms.toFixed(0)} | 1.00× | the copy floor with the same durability; runs ${all(runs.map((r) => r.floor.ms))} |
 | \`cp\` alone (left in the page cache) | ${cp.ms.toFixed(0)} | ${(cp.ms / cpSync.ms).toFixed(2)}× | not durable: a crash can lose it |
 | 7zz x (everything) + xorriso -as mkisofs | ${userRoute.toFixed(0)} | ${(userRoute / cpSync.ms).toFixed(2)}× | what users do today: extract ${extract.ms.toFixed(0)} ms + rebuild ${xorriso.ms.toFixed(0)} ms, not flushed (and xorriso writes no UDF) |

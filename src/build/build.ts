@@ -13,7 +13,7 @@ import { openIso } from '../formats/iso/index.js';
 import { exportImages, exportImagesAsPatch, exportImagesRaw, openWim, rawExportRefusal, setImageProperties, setWimGuid, splitWim, WIM_HEADER_SIZE } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
 import { writeMediaFolder } from '../media/folder.js';
-import { remasterIso } from '../media/remaster.js';
+import { remasterIso, startSourceCopy } from '../media/remaster.js';
 import { type ProgressSink, silentProgress } from '../progress.js';
 import type { LoadedRecipe } from '../recipe/index.js';
 import { composeAnswerFile, contributionsEmpty } from '../steps/unattend/compose.js';
@@ -183,6 +183,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   let context: BuildStepContext | undefined;
   const workspace = join(work, 'install.wim');
   const bootWorkspace = join(work, 'boot.wim');
+  let earlyCopy: ReturnType<typeof startSourceCopy> | undefined;
   try {
     step(0);
     // 1. The install image, out of the ISO (or the WIM given as the source).
@@ -220,6 +221,13 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       }
     };
     const installOptions = patch ? { ...imageOptions, base: installBase } : imageOptions;
+    // With install.wim patched, the ISO output is a kernel-side copy of the source with a few
+    // sectors changed (remasterIso in place); the copy is begun now, beside the output, so it runs
+    // while the editions are edited.
+    if (patch && isoOut && !journal.entries.some((e) => e.stage === 'output' && e.kind === 'iso' && e.path === isoOut)) {
+      await mkdir(dirname(isoOut), { recursive: true });
+      earlyCopy = startSourceCopy(options.source, isoOut);
+    }
     // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
     if (isIso && !raw && !done('export') && (!done('extract') || !(await exists(sourceWim)))) {
       await openInstall((image) => copyOut(image, sourceWim));
@@ -352,7 +360,8 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         return true;
       }
       await mkdir(dirname(path), { recursive: true });
-      await removeStalePartials(path);
+      // (Not the copy of the source this build started for the ISO.)
+      await removeStalePartials(path, earlyCopy ? [earlyCopy.path] : []);
       return false;
     };
     // The media changes: the new install image (an ESD source gets an install.wim), boot.wim,
@@ -395,6 +404,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       const sourceHash = sourceDigestPromise ? undefined : startStreamHasher();
       const remastered = await remasterIso(options.source, isoOut, {
         onChunk: (chunk) => hash.update(chunk),
+        sourceCopy: earlyCopy?.copy,
         onSourceChunk: sourceHash ? (chunk) => sourceHash.update(chunk) : undefined,
         signal: options.signal,
         ...changes,
@@ -470,6 +480,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       outputs: hashed,
     });
     step(total);
+    await earlyCopy?.discard();
     await context.abandon();
     // Emptied before the lock goes, so no other build can pick the workspace up half removed.
     for (const name of await readdir(work)) if (name !== LOCK_FILE) await rm(join(work, name), { recursive: true, force: true });
@@ -478,6 +489,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     return { outputs, editions, answerFile, lockfile, installLayout: patch ? 'patch' : 'compact', warnings };
   } catch (error) {
     // Back to the last finished stage, so the workspace is consistent for --resume.
+    await earlyCopy?.discard().catch(() => {});
     await context?.abandon().catch(() => {});
     await journal.rollbackTo().catch(() => {});
     await releaseLock();

@@ -7,11 +7,13 @@
 // and every unchanged file keeps its sectors, so only new metadata, new files and zeros over what
 // was dropped pass through this process; with `inPlace: false` the image is laid out afresh and
 // streamed in one pass.
-import { stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { FIRST_KEEPABLE_SECTOR, type IsoBootEntry, type IsoImage, type IsoInputFile, type IsoWriteMode, openIso, writeIsoFile } from '../formats/iso/index.js';
 import type { ProgressSink } from '../progress.js';
 import { type ByteSource, FileSource, LazyFileSource, PatchedSource } from '../util/byte-source.js';
+import { partialPathFor } from '../util/fs.js';
 
 export interface RemasterOptions {
   /** Image path → local file whose bytes replace it (the path must exist in the source). */
@@ -41,8 +43,13 @@ export interface RemasterOptions {
   onSourceChunk?: (chunk: Uint8Array) => void | Promise<void>;
   /** Stops the write; nothing is left at the output path. */
   signal?: AbortSignal;
-  /** Keep unchanged files at their sectors over a kernel-side copy of the source (default true). */
+  /** Keep unchanged files at their sectors over a kernel-side copy of the source. Default: yes,
+   *  unless the files replaced or removed hold more than a quarter of the source's bytes (their
+   *  sectors would all be overwritten with zeros, which costs more than a fresh layout). */
   inPlace?: boolean;
+  /** A copy of the source already being made in the output's folder (startSourceCopy), used
+   *  instead of copying again. */
+  sourceCopy?: Promise<string>;
 }
 
 export interface RemasterResult {
@@ -75,14 +82,17 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
     const directories: string[] = [];
     const present = new Set<string>();
 
+    let droppedBytes = 0;
     for await (const entry of iso.walk()) {
       const k = entry.path.toLowerCase();
       present.add(k);
       const dropped = remove.find((r) => k === r || k.startsWith(`${r}/`));
       if (dropped) {
         removedSeen.add(dropped);
+        if (!entry.isDirectory) droppedBytes += entry.size;
         continue;
       }
+      if (replace.has(k)) droppedBytes += entry.size;
       if (entry.isDirectory) {
         directories.push(entry.path);
         continue;
@@ -147,6 +157,8 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
           return { platform: entry.platform, imagePath: entry.bootImagePath, loadSegment: entry.loadSegment || undefined, sectorCount: entry.sectorCount };
         });
 
+    const inPlace = options.inPlace ?? droppedBytes <= source.size / 4;
+    if (!inPlace) for (const file of files) file.inBase = undefined;
     const { size, plan, baseFed } = await writeIsoFile(
       files,
       {
@@ -159,7 +171,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         onChunk: options.onChunk,
         onBaseChunk: options.onSourceChunk,
         signal: options.signal,
-        base: options.inPlace === false ? undefined : { path: sourcePath, size: source.size },
+        base: inPlace ? { path: sourcePath, size: source.size, copied: options.sourceCopy } : undefined,
       },
       outPath,
     );
@@ -177,6 +189,23 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
     for (const o of opened) await o.close();
     await source.close();
   }
+}
+
+/** Starts a kernel-side copy of `sourcePath` beside `outPath` (under a partial name that
+ *  removeStalePartials clears), for remasterIso's `sourceCopy`; `discard` removes it if it was not used. */
+export function startSourceCopy(sourcePath: string, outPath: string): { path: string; copy: Promise<string>; discard: () => Promise<void> } {
+  const path = partialPathFor(outPath);
+  const copy = copyFile(sourcePath, path, fsConstants.COPYFILE_FICLONE).then(() => path);
+  copy.catch(() => {});
+  return {
+    path,
+    copy,
+    // Removed now, and again once the copy settles (it may create the file after the first removal).
+    discard: async () => {
+      await rm(path, { force: true });
+      void copy.then(() => rm(path, { force: true })).catch(() => {});
+    },
+  };
 }
 
 /** Where a file's bytes lie in the source when they are one run of whole sectors (its extents

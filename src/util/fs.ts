@@ -55,13 +55,14 @@ export async function withAtomicOutput<T>(target: string, produce: (partialPath:
 }
 
 /** Removes partial files a killed writer left beside `target` (hidden `.NAME.XXXXXXXX.partial`). */
-export async function removeStalePartials(target: string): Promise<number> {
+export async function removeStalePartials(target: string, except: readonly string[] = []): Promise<number> {
   const { readdir } = await import('node:fs/promises');
   const prefix = `.${basename(target)}.`;
   const names = await readdir(dirname(target)).catch(() => [] as string[]);
   // Files and folders (a folder output is assembled under the same kind of name, and an old
   // folder waits at NAME.partial.old while the new one is renamed in).
-  const stale = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]{8}\.partial(\.old)?$/.test(n.slice(prefix.length)));
+  const kept = new Set(except.map((p) => basename(p)));
+  const stale = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]{8}\.partial(\.old)?$/.test(n.slice(prefix.length)) && !kept.has(n));
   for (const name of stale) await rm(join(dirname(target), name), { recursive: true, force: true });
   return stale.length;
 }

@@ -48,6 +48,9 @@ describe('deployforge iso build', () => {
       'autorun.inf',
       '--label',
       'CUSTOM_X64',
+      // install.wim is most of the sample, so auto would lay it out afresh.
+      '--layout',
+      'in-place',
     ]);
     assert.equal(run.code, 0, run.stderr);
   });
@@ -72,7 +75,7 @@ describe('deployforge iso build', () => {
     assert.equal(await sha(join(extracted, 'sources', 'boot.wim')), await sha(join(original, 'sources', 'boot.wim')), 'unchanged files are copied exactly');
   });
 
-  test('unchanged files keep their sectors; --fresh-layout lays them out afresh with the same contents', async () => {
+  test('unchanged files keep their sectors; --layout fresh lays them out afresh with the same contents', async () => {
     const { FileSource } = await import('../../src/util/byte-source.js');
     const { openIso } = await import('../../src/formats/iso/index.js');
     const fresh = join(tmp.path, 'fresh.iso');
@@ -87,11 +90,20 @@ describe('deployforge iso build', () => {
       `sources/install.wim=${newWim}`,
       '--remove',
       'autorun.inf',
-      '--fresh-layout',
+      '--layout',
+      'fresh',
       '--json',
     ]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(JSON.parse(run.stdout).keptBytes, 0);
+    // auto: in place unless the replaced and removed files are over a quarter of the source.
+    const auto = async (change: string, name: string) => {
+      const r = await runCliCaptured(['iso', 'build', '--from', source, '--out', join(tmp.path, name), '--replace', change, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).keptBytes as number;
+    };
+    assert.equal(await auto(`sources/install.wim=${newWim}`, 'auto-big.iso'), 0, 'install.wim is most of the sample: fresh layout');
+    assert.ok((await auto(`sources/boot.wim=${newWim}`, 'auto-small.iso')) > 0, 'a small replacement: in place');
     const files = [await FileSource.open(source), await FileSource.open(out), await FileSource.open(fresh)];
     try {
       const [src, kept, laid] = await Promise.all(files.map((f) => openIso(f)));

@@ -57,7 +57,7 @@ interface BuildOptions {
   bootUefi?: string;
   boot: boolean;
   timestamp?: string;
-  freshLayout?: boolean;
+  layout: 'auto' | 'in-place' | 'fresh';
 }
 
 function bootEntries(opts: BuildOptions): IsoBootEntry[] | undefined {
@@ -91,7 +91,14 @@ export function registerIsoCommand(program: Command, env: CommandEnv): void {
     .option('--boot-uefi <image-path>', 'UEFI boot image, e.g. efi/microsoft/boot/efisys.bin')
     .option('--no-boot', 'write no El Torito boot entries')
     .option('--timestamp <iso-date>', 'fixed time for every file and serial: the same inputs give the same bytes')
-    .option('--fresh-layout', 'with --from: lay every file out afresh instead of keeping unchanged files at their sectors over a kernel-side copy')
+    .addOption(
+      new Option(
+        '--layout <layout>',
+        'with --from: in-place keeps unchanged files at their sectors over a kernel-side copy of the source; fresh lays every file out anew; auto is in-place unless the replaced and removed files hold over a quarter of the source',
+      )
+        .choices(['auto', 'in-place', 'fresh'])
+        .default('auto'),
+    )
     .action(async (opts: BuildOptions) => {
       const ctx = env.ctx();
       if (Boolean(opts.from) === Boolean(opts.dir)) throw new UsageError('DF_USAGE', 'give exactly one of --from SRC.iso or --dir FOLDER');
@@ -109,7 +116,7 @@ export function registerIsoCommand(program: Command, env: CommandEnv): void {
           boot: bootEntries(opts),
           timestamp,
           progress: ctx.progress,
-          inPlace: !opts.freshLayout,
+          inPlace: opts.layout === 'auto' ? undefined : opts.layout === 'in-place',
         });
         ctx.result({ ...result, out }, () =>
           [

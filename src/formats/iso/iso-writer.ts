@@ -5,7 +5,7 @@
 // directories and file data (≤ 1 MiB at a time) in sector order, so memory stays bounded.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, type FileHandle, open } from 'node:fs/promises';
+import { copyFile, type FileHandle, open, rename } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
 import { FileSource } from '../../util/byte-source.js';
@@ -87,7 +87,13 @@ export interface IsoWriteOptions {
    *  are in it. The output starts as a kernel-side copy of it (copy_file_range, or a reflink where
    *  the file system has them), then only the rest is written: new metadata, the other files, and
    *  zeros over every sector of the base the new image does not use, so nothing removed survives. */
-  base?: { path: string; size: number };
+  base?: {
+    path: string;
+    size: number;
+    /** A copy of the base started earlier in the output's folder (e.g. while the new files were
+     *  prepared): renamed into place instead of copying again; on failure the base is copied. */
+    copied?: Promise<string>;
+  };
   /** With a base and onChunk: sees every byte of the base image in order, read in the same pass
    *  that feeds onChunk (the sectors both share are read once), e.g. to hash the source too. */
   onBaseChunk?: (chunk: Uint8Array) => void | Promise<void>;
@@ -753,7 +759,7 @@ export async function writeIsoFile(
  *  the output costs no extra time. */
 async function writeOverBase(
   plan: IsoPlan,
-  base: { path: string; size: number },
+  base: NonNullable<IsoWriteOptions['base']>,
   partial: string,
   options: IsoWriteOptions,
   pwriteTo: (handle: FileHandle) => (chunk: Uint8Array, position: number) => Promise<void>,
@@ -763,7 +769,9 @@ async function writeOverBase(
   const onChunk = options.onChunk;
   const writePass = async () => {
     plan.progress.emit({ phase: 'copy base image', done: 0, total: base.size, unit: 'bytes' });
-    await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
+    const early = await base.copied?.catch(() => undefined);
+    if (early) await rename(early, partial);
+    else await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
     signal.throwIfAborted();
     plan.progress.emit({ phase: 'copy base image', done: base.size, total: base.size, unit: 'bytes' });
     const handle = await open(partial, 'r+');

@@ -7,6 +7,27 @@ export function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+// Parsers call the helpers below hundreds of thousands of times on one buffer (a WIM image's
+// metadata); one DataView and one Buffer view of the last buffer seen are kept rather than a new
+// view made per call, which would be most of the garbage such a parse makes.
+let lastBytes: Uint8Array | undefined;
+let lastView: DataView | undefined;
+let lastBuffer: Buffer | undefined;
+function viewsOf(bytes: Uint8Array): void {
+  if (bytes !== lastBytes) {
+    lastBytes = bytes;
+    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+}
+
+/** Bytes [start, end) as lowercase hex. */
+export function hexOf(b: Uint8Array, start: number, end: number): string {
+  need(b, end, 'structure');
+  viewsOf(b);
+  return (lastBuffer as Buffer).toString('hex', start, end);
+}
+
 /** Throws DF_TRUNCATED unless `bytes` holds at least `end` bytes. */
 export function need(bytes: Uint8Array, end: number, what: string): void {
   if (end > bytes.length || end < 0) {
@@ -39,7 +60,8 @@ export function u64le(b: Uint8Array, o: number): number {
 /** 64-bit little-endian as a bigint (for fields like FILETIME that may be huge). */
 export function u64leBig(b: Uint8Array, o: number): bigint {
   need(b, o + 8, 'structure');
-  return view(b).getBigUint64(o, true);
+  viewsOf(b);
+  return (lastView as DataView).getBigUint64(o, true);
 }
 export function u16be(b: Uint8Array, o: number): number {
   need(b, o + 2, 'structure');
@@ -71,7 +93,8 @@ export function startsWith(b: Uint8Array, magic: string, at = 0): boolean {
 }
 export function utf16le(b: Uint8Array, start: number, end: number): string {
   need(b, end, 'structure');
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf16le');
+  viewsOf(b);
+  return (lastBuffer as Buffer).toString('utf16le', start, end);
 }
 
 /** Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to an ISO date string, or null for 0/invalid. */

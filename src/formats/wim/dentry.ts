@@ -2,7 +2,7 @@
 // entries that follow it (ebiggers/wimlib include/wimlib/dentry.h wim_dentry_on_disk, src/dentry.c
 // read_dentry and setup_inode_streams). Parsing only; the tree walk lives in metadata.ts.
 import { FormatError } from '../../errors.js';
-import { u16le, u32le, u64le, u64leBig, utf16le } from '../../util/binary.js';
+import { hexOf, u16le, u32le, u64le, u64leBig, utf16le } from '../../util/binary.js';
 
 /** Fixed part of a dentry (WIM_DENTRY_DISK_SIZE) and of an extra stream entry. */
 export const DENTRY_DISK_SIZE = 102;
@@ -65,7 +65,7 @@ export interface WimDentryRecord {
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 function hex(bytes: Uint8Array, at: number): string {
-  return Buffer.from(bytes.subarray(at, at + 20)).toString('hex');
+  return hexOf(bytes, at, at + 20);
 }
 
 /** Parses the dentry at `offset`; returns null for an end-of-directory entry (length ≤ 8). */
@@ -106,27 +106,56 @@ export function parseDentry(buf: Uint8Array, offset: number, name = 'metadata re
     raw.push({ name: streamName, sha1: hex(buf, q + 16), named: streamNameBytes !== 0 });
     q += entryLength;
   }
-  return {
-    offset,
-    totalLength: q - offset,
-    attributes,
-    securityId,
-    subdirOffset,
-    unknown0x18: u64leBig(buf, offset + 0x18),
-    unknown0x20: u64leBig(buf, offset + 0x20),
-    creationTime: u64leBig(buf, offset + 0x28),
-    lastAccessTime: u64leBig(buf, offset + 0x30),
-    lastWriteTime: u64leBig(buf, offset + 0x38),
-    unknown0x54: u32le(buf, offset + 0x54),
-    reparseTag: isReparse ? u32le(buf, offset + 0x58) : null,
-    rpReserved: isReparse ? u16le(buf, offset + 0x5c) : 0,
-    rpFlags: isReparse ? u16le(buf, offset + 0x5e) : 0,
-    hardLinkGroupId: isReparse ? 0n : u64leBig(buf, offset + 0x58),
-    name: fileName,
-    shortName,
-    nameBytes,
-    streams: assignStreamTypes(raw, attributes),
-  };
+  return new ParsedDentry(buf, offset, q - offset, attributes, securityId, subdirOffset, isReparse, fileName, shortName, nameBytes, assignStreamTypes(raw, attributes));
+}
+
+/** A dentry as parsed: the 64-bit fields (times, hard link group, unknowns) are read from the
+ *  metadata buffer when asked for, since a listing of a Windows image (~100,000 entries) rarely
+ *  needs them and six BigInts per entry would be most of its garbage. */
+class ParsedDentry implements WimDentryRecord {
+  constructor(
+    private readonly buf: Uint8Array,
+    readonly offset: number,
+    readonly totalLength: number,
+    readonly attributes: number,
+    readonly securityId: number,
+    readonly subdirOffset: number,
+    private readonly isReparse: boolean,
+    readonly name: string,
+    readonly shortName: string,
+    readonly nameBytes: number,
+    readonly streams: WimStream[],
+  ) {}
+  get unknown0x18(): bigint {
+    return u64leBig(this.buf, this.offset + 0x18);
+  }
+  get unknown0x20(): bigint {
+    return u64leBig(this.buf, this.offset + 0x20);
+  }
+  get creationTime(): bigint {
+    return u64leBig(this.buf, this.offset + 0x28);
+  }
+  get lastAccessTime(): bigint {
+    return u64leBig(this.buf, this.offset + 0x30);
+  }
+  get lastWriteTime(): bigint {
+    return u64leBig(this.buf, this.offset + 0x38);
+  }
+  get unknown0x54(): number {
+    return u32le(this.buf, this.offset + 0x54);
+  }
+  get reparseTag(): number | null {
+    return this.isReparse ? u32le(this.buf, this.offset + 0x58) : null;
+  }
+  get rpReserved(): number {
+    return this.isReparse ? u16le(this.buf, this.offset + 0x5c) : 0;
+  }
+  get rpFlags(): number {
+    return this.isReparse ? u16le(this.buf, this.offset + 0x5e) : 0;
+  }
+  get hardLinkGroupId(): bigint {
+    return this.isReparse ? 0n : u64leBig(this.buf, this.offset + 0x58);
+  }
 }
 
 /** Decides which unnamed stream is the reparse buffer and which the file data, as wimlib's

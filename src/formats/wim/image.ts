@@ -164,8 +164,11 @@ class Image implements WimImage {
   ) {
     this.root = metadata.root;
     this.warnings = metadata.warnings;
-    for (const d of this.dentries()) {
+    const stack: WimDentry[] = [this.root];
+    while (stack.length > 0) {
+      const d = stack.pop() as WimDentry;
       if (d.hardLinkGroupId !== 0n) this.linkCounts.set(d.hardLinkGroupId, (this.linkCounts.get(d.hardLinkGroupId) ?? 0) + 1);
+      for (const c of d.children) stack.push(c);
     }
   }
 

@@ -9,7 +9,7 @@ import { corpusPath, hasCorpus, makeTempDir } from '../../../test/helpers/corpus
 import { BufferSource } from '../../util/byte-source.js';
 import { runTool } from '../../util/exec.js';
 import { DENTRY_DISK_SIZE } from './dentry.js';
-import { parseMetadataResource, type WimDentry } from './metadata.js';
+import { parseMetadataResource, plainRecord, type WimDentry } from './metadata.js';
 import { type EditNode, editTreeFrom, locateDataHash, serializeMetadata } from './metadata-write.js';
 import { openBlob } from './resource-reader.js';
 import { openWim } from './wim-file.js';
@@ -26,8 +26,8 @@ function flatten(root: WimDentry): Map<string, unknown> {
   while (stack.length > 0) {
     const d = stack.pop() as WimDentry;
     // Offsets move when the tree is laid out again; everything else must not.
-    const kept = Object.fromEntries(Object.entries(d).filter(([k]) => !['offset', 'subdirOffset', 'totalLength', 'parent', 'children'].includes(k)));
-    out.set(d.path, { ...kept, childNames: d.children.map((c) => c.name) });
+    const kept = Object.fromEntries(Object.entries(plainRecord(d)).filter(([k]) => !['offset', 'subdirOffset', 'totalLength'].includes(k)));
+    out.set(d.path, { ...kept, path: d.path, childNames: d.children.map((c) => c.name) });
     for (const c of d.children) stack.push(c);
   }
   return out;

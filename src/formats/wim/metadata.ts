@@ -56,6 +56,31 @@ function emptyRoot(offset: number): WimDentry {
   };
 }
 
+/** Every field of a record as an own property (a parsed record reads some lazily). */
+export function plainRecord(d: WimDentryRecord): WimDentryRecord {
+  return {
+    offset: d.offset,
+    totalLength: d.totalLength,
+    attributes: d.attributes,
+    securityId: d.securityId,
+    subdirOffset: d.subdirOffset,
+    unknown0x18: d.unknown0x18,
+    unknown0x20: d.unknown0x20,
+    creationTime: d.creationTime,
+    lastAccessTime: d.lastAccessTime,
+    lastWriteTime: d.lastWriteTime,
+    unknown0x54: d.unknown0x54,
+    reparseTag: d.reparseTag,
+    rpReserved: d.rpReserved,
+    rpFlags: d.rpFlags,
+    hardLinkGroupId: d.hardLinkGroupId,
+    name: d.name,
+    shortName: d.shortName,
+    nameBytes: d.nameBytes,
+    streams: d.streams,
+  };
+}
+
 /** Why wimlib would skip a child (should_ignore_dentry), or null to keep it. */
 function ignoreReason(d: WimDentryRecord): string | null {
   if (d.nameBytes === 0) return 'has no name';
@@ -77,7 +102,7 @@ export function parseMetadataResource(buf: Uint8Array, name = 'metadata resource
     throw new FormatError('DF_WIM_BAD_DENTRY', `${name}: the root of the image is not a directory; the image metadata is corrupt`, { offset: rootRecord.offset });
   }
   if (rootRecord.nameBytes !== 0 || rootRecord.shortName !== '') warnings.push('the root directory has a name; it is ignored');
-  const root: WimDentry = { ...rootRecord, name: '', shortName: '', nameBytes: 0, parent: null, children: [], path: '/' };
+  const root: WimDentry = { ...plainRecord(rootRecord), name: '', shortName: '', nameBytes: 0, parent: null, children: [], path: '/' };
   const seen = new Set<number>([rootRecord.offset]);
   let dentryCount = 1;
   // Explicit stack instead of recursion: depth is bounded by MAX_DENTRY_DEPTH, not the JS stack.
@@ -114,7 +139,11 @@ export function parseMetadataResource(buf: Uint8Array, name = 'metadata resource
         continue;
       }
       names.add(record.name);
-      const child: WimDentry = { ...record, parent: dir, children: [], path: dir.path === '/' ? `/${record.name}` : `${dir.path}/${record.name}` };
+      // The record becomes the tree node (no copy: a Windows image has ~100,000 of them).
+      const child = record as WimDentry;
+      child.parent = dir;
+      child.children = [];
+      child.path = dir.path === '/' ? `/${record.name}` : `${dir.path}/${record.name}`;
       dir.children.push(child);
       if (child.subdirOffset !== 0) {
         if (isDirectory(child)) stack.push({ dir: child, depth: depth + 1 });

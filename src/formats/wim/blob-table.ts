@@ -3,7 +3,7 @@
 // (ebiggers/wimlib:include/wimlib/blob_table.h, blob_descriptor_disk). It locates blobs; it does
 // not read or decompress them.
 import { FormatError } from '../../errors.js';
-import { u16le, u32le, u64le } from '../../util/binary.js';
+import { hexOf, u16le, u32le, u64le } from '../../util/binary.js';
 import type { ByteSource } from '../../util/byte-source.js';
 import type { WimCompression, WimHeader } from './header.js';
 import { isEmptyResource, isSolidResourceEntry, parseResourceHeader, type WimResourceHeader } from './resource-header.js';
@@ -89,7 +89,7 @@ export async function readBlobTable(source: ByteSource, header: WimHeader): Prom
       size: kind === 'solid-blob' || kind === 'solid-resource' ? resource.sizeInWim : resource.originalSize,
       partNumber: u16le(bytes, at + 24),
       refCount: u32le(bytes, at + 26),
-      sha1: Buffer.from(bytes.subarray(at + 30, at + 50)).toString('hex'),
+      sha1: hexOf(bytes, at + 30, at + 50),
       solid: null,
     };
     if (kind === 'solid-resource') {

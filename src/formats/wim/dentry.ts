@@ -64,6 +64,11 @@ export interface WimDentryRecord {
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
+function isZeroHash(bytes: Uint8Array, at: number): boolean {
+  for (let i = at; i < at + 20; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 function hex(bytes: Uint8Array, at: number): string {
   return hexOf(bytes, at, at + 20);
 }
@@ -93,6 +98,12 @@ export function parseDentry(buf: Uint8Array, offset: number, name = 'metadata re
 
   // Extra stream entries follow the 8-aligned dentry; each has its own 8-aligned length.
   const numExtra = u16le(buf, offset + 0x60);
+  if (numExtra === 0 && (attributes & FILE_ATTRIBUTE_ENCRYPTED) === 0) {
+    // The common case (one unnamed stream), as assignStreamTypes would type it.
+    const sha1 = isZeroHash(buf, offset + 0x40) ? null : hex(buf, offset + 0x40);
+    const streams: WimStream[] = [{ name: '', type: isReparse ? 'reparse' : 'data', sha1 }];
+    return new ParsedDentry(buf, offset, length, attributes, securityId, subdirOffset, isReparse, fileName, shortName, nameBytes, streams);
+  }
   const mainHash = hex(buf, offset + 0x40);
   const raw: { name: string; sha1: string; named: boolean }[] = [{ name: '', sha1: mainHash, named: false }];
   let q = offset + length;

@@ -38,7 +38,20 @@ export interface WimResourceHeader {
   originalSize: number;
 }
 
+const FLAG_SETS: ResourceFlags[] = [];
+
+/** The flags of a raw flag byte; one shared, frozen object per byte value (a blob table has one
+ *  entry per blob, ~60,000 in a Windows image). */
 export function decodeResourceFlags(raw: number): ResourceFlags {
+  let flags = FLAG_SETS[raw & 0xff];
+  if (!flags) {
+    flags = Object.freeze(flagsOf(raw & 0xff));
+    FLAG_SETS[raw & 0xff] = flags;
+  }
+  return flags;
+}
+
+function flagsOf(raw: number): ResourceFlags {
   return {
     free: (raw & RESHDR_FLAG_FREE) !== 0,
     metadata: (raw & RESHDR_FLAG_METADATA) !== 0,

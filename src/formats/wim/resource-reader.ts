@@ -19,6 +19,8 @@ import type { WimFile } from './wim-file.js';
 export const SOLID_HEADER_SIZE = 16;
 /** Compression format codes in that header (wimlib.h WIMLIB_COMPRESSION_TYPE_*): LZMS is 3. */
 export const SOLID_FORMATS: Readonly<Record<number, WimCompression>> = { 0: 'none', 1: 'xpress', 2: 'lzx', 3: 'lzms' };
+/** Stored bytes fetched at once by a read over many chunks. */
+const BATCH_BYTES = 8 * 1024 * 1024;
 /** Decompressed chunks kept per resource: enough for a read that straddles a chunk boundary. */
 const CHUNK_CACHE_SIZE = 2;
 const ZERO_SHA1 = '0'.repeat(40);
@@ -70,11 +72,26 @@ class ChunkedResource implements ResourceData {
       throw bad('DF_BAD_OFFSET', `${this.what}: read of ${length} bytes at ${offset} is outside its ${this.size} bytes`, { offset, length, size: this.size });
     }
     const out = new Uint8Array(length);
+    // A read over many chunks (a whole metadata resource) fetches their stored bytes in a few
+    // large reads rather than one small read per 32 KiB chunk.
+    const first = Math.floor(offset / this.chunkSize);
+    const last = Math.floor((offset + Math.max(0, length - 1)) / this.chunkSize);
+    let batch: { from: number; to: number; bytes: Uint8Array } | undefined;
+    const storedOf = async (index: number): Promise<Uint8Array | undefined> => {
+      if (last - first < 4) return undefined;
+      if (!batch || index >= batch.to) {
+        let to = index + 1;
+        while (to <= last && this.bounds[to + 1] - this.bounds[index] <= BATCH_BYTES) to++;
+        batch = { from: index, to, bytes: await this.source.read(this.dataStart + this.bounds[index], this.bounds[to] - this.bounds[index]) };
+      }
+      const base = this.bounds[batch.from];
+      return batch.bytes.subarray(this.bounds[index] - base, this.bounds[index + 1] - base);
+    };
     let done = 0;
     while (done < length) {
       const position = offset + done;
       const index = Math.floor(position / this.chunkSize);
-      const chunk = await this.chunk(index);
+      const chunk = await this.chunk(index, storedOf);
       const within = position - index * this.chunkSize;
       const take = Math.min(chunk.length - within, length - done);
       out.set(chunk.subarray(within, within + take), done);
@@ -83,7 +100,7 @@ class ChunkedResource implements ResourceData {
     return out;
   }
 
-  private async chunk(index: number): Promise<Uint8Array> {
+  private async chunk(index: number, storedOf?: (index: number) => Promise<Uint8Array | undefined>): Promise<Uint8Array> {
     const hit = this.cache.findIndex((c) => c.index === index);
     if (hit >= 0) {
       const [entry] = this.cache.splice(hit, 1);
@@ -93,7 +110,7 @@ class ChunkedResource implements ResourceData {
     const usize = Math.min(this.chunkSize, this.size - index * this.chunkSize);
     const start = this.bounds[index];
     const csize = this.bounds[index + 1] - start;
-    const stored = await this.source.read(this.dataStart + start, csize);
+    const stored = (await storedOf?.(index)) ?? (await this.source.read(this.dataStart + start, csize));
     let bytes: Uint8Array;
     if (csize === usize || this.compression === 'none') {
       // A chunk that did not shrink is stored as is (resource.c: chunk_csize == chunk_usize).

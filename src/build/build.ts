@@ -23,7 +23,7 @@ import { copySourceToFile } from '../util/copy.js';
 import { partialPathFor, removeStalePartials, withAtomicOutput } from '../util/fs.js';
 import { sha256FileOffThread, startStreamHasher } from '../util/hash-worker.js';
 import { VERSION } from '../version.js';
-import { BuildJournal, checkpointOf, JOURNAL_FILE, type JournalEntry, outputStillThere } from './journal.js';
+import { BuildJournal, checkpointOf, folderFingerprint, JOURNAL_FILE, type JournalEntry, outputStillThere } from './journal.js';
 import { canonicalJson, catalogDigests, defaultLockPath, LOCKFILE_VERSION, sha256File, sha256Folder, sha256Text, writeLockfile } from './lockfile.js';
 import { type BuildPlan, planBuild, STEP_DEFINITIONS } from './plan.js';
 import { checkFreeSpace, checkTools, type SpaceNeed } from './preflight.js';
@@ -68,10 +68,10 @@ function deterministicClock(): Date {
 
 /** Copies a file out of the source into the workspace. Not flushed: a killed process loses
  *  nothing the page cache holds, and the rename makes the copy appear whole or not at all. */
-async function copyOut(source: Pick<FileSource, 'size' | 'read'>, target: string): Promise<void> {
+async function copyOut(source: Pick<FileSource, 'size' | 'read'>, target: string, signal?: AbortSignal): Promise<void> {
   const partial = partialPathFor(target);
   try {
-    await copySourceToFile(source, partial);
+    await copySourceToFile(source, partial, signal);
     await rename(partial, target);
   } catch (error) {
     await rm(partial, { force: true });
@@ -230,7 +230,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     }
     // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
     if (isIso && !raw && !done('export') && (!done('extract') || !(await exists(sourceWim)))) {
-      await openInstall((image) => copyOut(image, sourceWim));
+      await openInstall((image) => copyOut(image, sourceWim, options.signal));
       await journal.append({ stage: 'extract' });
     }
     aborted();
@@ -244,7 +244,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
           const opened = await openIso(iso);
           const entry = await opened.stat('sources/boot.wim');
           if (!entry || entry.isDirectory) return undefined;
-          await copyOut(await opened.openFile('sources/boot.wim'), bootWorkspace);
+          await copyOut(await opened.openFile('sources/boot.wim'), bootWorkspace, options.signal);
           return bootWorkspace;
         } finally {
           await iso.close();
@@ -262,11 +262,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         const guid = deterministic ? await guidFor('install.wim') : undefined;
         await openInstall((image) => exportImagesAsPatch(image, kept, workspace, { names, guid }));
         await journal.append({ stage: 'export', install: await checkpointOf(work, 'install.wim'), patch: true });
-      } else if (raw) await openInstall((image) => exportImagesRaw(image, kept, workspace, { progress }));
-      else await exportImages(sourceWim, kept, workspace, { compress: 'lzx', progress });
+      } else if (raw) await openInstall((image) => exportImagesRaw(image, kept, workspace, { progress, signal: options.signal }));
+      else await exportImages(sourceWim, kept, workspace, { compress: 'lzx', progress, signal: options.signal });
       if (!patch) {
         for (const [i, edition] of plan.editions.entries()) {
-          if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename });
+          if (edition.rename) await setImageProperties(workspace, i + 1, { NAME: edition.rename, DISPLAYNAME: edition.rename }, { signal: options.signal });
         }
         // wimlib gives each export a random GUID, the only byte that differs between two exports;
         // a deterministic build derives it from its inputs either way.
@@ -426,7 +426,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     if (folderOut && !(await reuse('folder', folderOut))) {
       const { bytes } = await writeMediaFolder(options.source, folderOut, { ...(await mediaChanges()), fat32: outputsSpec.folder?.fat32, progress });
       outputs.push({ kind: 'folder', path: folderOut, size: bytes });
-      await journal.append({ stage: 'output', kind: 'folder', path: folderOut, size: bytes });
+      await journal.append({ stage: 'output', kind: 'folder', path: folderOut, size: bytes, fingerprint: await folderFingerprint(folderOut) });
     }
     aborted();
     if (wimOut && !(await reuse('wim', wimOut))) {
@@ -437,7 +437,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       // Solid LZMS with Microsoft's 64 MiB solid chunks (the wimlib driver's default for .esd).
       const partial = join(work, 'install.esd');
       await rm(partial, { force: true });
-      await exportImages(workspace, 'all', partial, { solid: true, compress: 'lzms', progress });
+      await exportImages(workspace, 'all', partial, { solid: true, compress: 'lzms', progress, signal: options.signal });
       if (deterministic) await setWimGuid(partial, await guidFor('install.esd'));
       await withAtomicOutput(esdOut, (target) => copyFile(partial, target));
       await record('esd', esdOut);
@@ -453,7 +453,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         await mkdir(dirname(swmOut), { recursive: true });
         // Parts an earlier, larger split left (NAME5.swm …) would otherwise look like part of this set.
         for (const stale of (await listSwmParts(swmOut)).parts) await rm(stale, { force: true });
-        const { parts } = await splitWim(workspace, swmOut, { partSizeMiB: outputsSpec.swm?.partSizeMb ?? 4000, progress });
+        const { parts } = await splitWim(workspace, swmOut, { partSizeMiB: outputsSpec.swm?.partSizeMb ?? 4000, progress, signal: options.signal });
         for (const part of parts) await record('swm', part);
       }
     }

@@ -4,6 +4,7 @@
 // `--resume` rolls the workspace WIMs back to the last recorded checkpoints and carries on from the
 // next stage, and `deployforge rollback WORKSPACE --to N` undoes stages explicitly. The journal is
 // rewritten atomically after each stage, so it is never half-written either.
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -54,7 +55,18 @@ const EntrySchema = z.discriminatedUnion('stage', [
     })
     .strict(),
   z.object({ n: z.number().int(), stage: z.literal('answer-file'), boot: CheckpointSchema.optional(), context: ContextSnapshotSchema }).strict(),
-  z.object({ n: z.number().int(), stage: z.literal('output'), kind: z.string(), path: z.string(), size: z.number().int(), modified: z.number().optional() }).strict(),
+  // fingerprint: of a folder output (folderFingerprint), whose own size and time say nothing.
+  z
+    .object({
+      n: z.number().int(),
+      stage: z.literal('output'),
+      kind: z.string(),
+      path: z.string(),
+      size: z.number().int(),
+      modified: z.number().optional(),
+      fingerprint: z.string().optional(),
+    })
+    .strict(),
 ]);
 export type JournalEntry = z.infer<typeof EntrySchema>;
 type NewEntry = JournalEntry extends infer E ? (E extends JournalEntry ? Omit<E, 'n'> : never) : never;
@@ -165,7 +177,27 @@ export class BuildJournal {
 
 /** True when a journaled output is still the file the build wrote: same size and modification
  *  time (size alone is not enough: ISOs of two recipes often have the same size). */
+/** A digest of every file's path, size and modification time below `folder`: what the build
+ *  wrote is still there exactly when it is unchanged (no file contents are read). */
+export async function folderFingerprint(folder: string): Promise<string> {
+  const lines: string[] = [];
+  const visit = async (dir: string, rel: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await visit(path, `${rel}${entry.name}/`);
+      else {
+        const info = await stat(path);
+        lines.push(`${rel}${entry.name}\0${info.size}\0${info.mtimeMs}`);
+      }
+    }
+  };
+  if (!(await stat(folder)).isDirectory()) throw new Error(`${folder} is not a folder`);
+  await visit(folder, '');
+  return createHash('sha256').update(lines.sort().join('\n')).digest('hex');
+}
+
 export async function outputStillThere(entry: Extract<JournalEntry, { stage: 'output' }>): Promise<boolean> {
+  if (entry.fingerprint !== undefined) return (await folderFingerprint(entry.path).catch(() => undefined)) === entry.fingerprint;
   const info = await stat(entry.path).catch(() => undefined);
   return info?.isFile() === true && info.size === entry.size && entry.modified !== undefined && info.mtimeMs === entry.modified;
 }

@@ -30,11 +30,12 @@ export async function* readAhead(source: Pick<ByteSource, 'read'>, offset: numbe
 }
 
 /** Writes all of `source` to `path` (created or truncated); no flush: callers decide durability. */
-export async function copySourceToFile(source: Pick<ByteSource, 'size' | 'read'>, path: string): Promise<void> {
+export async function copySourceToFile(source: Pick<ByteSource, 'size' | 'read'>, path: string, signal?: AbortSignal): Promise<void> {
   const handle = await open(path, 'w');
   try {
     let position = 0;
     for await (const piece of readAhead(source, 0, source.size)) {
+      signal?.throwIfAborted();
       for (let at = 0; at < piece.length; ) at += (await handle.write(piece, at, piece.length - at, position + at)).bytesWritten;
       position += piece.length;
     }

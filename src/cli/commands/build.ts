@@ -85,7 +85,7 @@ export function registerBuildCommand(program: Command, env: CommandEnv): void {
         const removed: string[] = [];
         for (const entry of dropped) {
           if (entry.stage === 'output' && (await outputStillThere(entry))) {
-            await rm(entry.path, { force: true });
+            await rm(entry.path, { force: true, recursive: entry.kind === 'folder' });
             removed.push(entry.path);
           }
         }

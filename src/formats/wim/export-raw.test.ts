@@ -75,3 +75,15 @@ test('a chosen GUID lands in the header; a solid ESD and a repeated index are re
     assert.rejects(exportImagesRaw(source, [1, 1], join(tmp.path, 'y.wim')), (e: Error & { code?: string }) => e.code === 'DF_WIM_RAW_EXPORT'),
   );
 });
+
+test('an aborted signal stops the raw export and leaves nothing at the target', async () => {
+  const out = join(tmp.path, 'aborted.wim');
+  const controller = new AbortController();
+  controller.abort(new Error('stopped by the user'));
+  await withInstallImage(iso, 'sources/install.wim', (source) => assert.rejects(exportImagesRaw(source, [1], out, { signal: controller.signal }), /stopped by the user/));
+  const { readdir } = await import('node:fs/promises');
+  assert.deepEqual(
+    (await readdir(tmp.path)).filter((n) => n.includes('aborted')),
+    [],
+  );
+});

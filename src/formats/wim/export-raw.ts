@@ -21,6 +21,8 @@ export interface RawExportOptions {
   /** The new WIM's GUID (16 bytes); default: the source's. */
   guid?: Uint8Array;
   progress?: ProgressSink;
+  /** Stops the copy; nothing is left at the target. */
+  signal?: AbortSignal;
 }
 
 /** Why a WIM cannot be exported raw, or null when it can. */
@@ -62,6 +64,7 @@ export async function exportImagesRaw(source: ByteSource, indexes: readonly numb
     // Copies [offset, offset + length) of the source to `pos`.
     const copyRange = async (offset: number, length: number) => {
       for await (const piece of readAhead(source, offset, length)) {
+        options.signal?.throwIfAborted();
         for (let at = 0; at < piece.length; ) at += (await handle.write(piece, at, piece.length - at, pos + at)).bytesWritten;
         pos += piece.length;
         copied += piece.length;

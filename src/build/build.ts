@@ -226,6 +226,8 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     // while the editions are edited.
     if (patch && isoOut && !journal.entries.some((e) => e.stage === 'output' && e.kind === 'iso' && e.path === isoOut)) {
       await mkdir(dirname(isoOut), { recursive: true });
+      // A killed run's copy goes first, so the folder never holds two.
+      await removeStalePartials(isoOut);
       earlyCopy = startSourceCopy(options.source, isoOut);
     }
     // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
@@ -413,14 +415,18 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
         // El Torito platform 0xEF is UEFI (El Torito 1.0 as extended by the UEFI spec, 12.3.2.1).
         bootPlatforms: uefiOnly ? [0xef] : undefined,
         progress,
-      }).catch((error) => {
-        hash.abort();
-        sourceHash?.abort();
-        throw error;
-      });
+      })
+        .catch((error) => {
+          hash.abort();
+          sourceHash?.abort();
+          throw error;
+        })
+        .finally(() => earlyCopy?.discard()); // an unused copy (a fresh layout) goes at once
       digests.set(isoOut, await hash.digest());
-      if (sourceHash && remastered.sourceFed) sourceDigestPromise = sourceHash.digest().then((sha256) => ({ sha256 }));
-      else sourceHash?.abort();
+      if (sourceHash && remastered.sourceFed) {
+        sourceDigestPromise = sourceHash.digest().then((sha256) => ({ sha256 }));
+        sourceDigestPromise.catch(() => {}); // awaited for the lockfile
+      } else sourceHash?.abort();
       await record('iso', isoOut);
     }
     if (folderOut && !(await reuse('folder', folderOut))) {
@@ -486,6 +492,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     for (const name of await readdir(work)) if (name !== LOCK_FILE) await rm(join(work, name), { recursive: true, force: true });
     await releaseLock();
     await rmdir(work).catch(() => {}); // another build may have locked it meanwhile
+    if (patch && plan.editions.length < plan.sourceEditions) {
+      warnings.push(
+        `install.wim keeps the data of the ${plan.sourceEditions - plan.editions.length} dropped edition(s), unreferenced (as after DISM /Delete-Image); set options.compact: true for an install.wim with only the kept editions`,
+      );
+    }
     return { outputs, editions, answerFile, lockfile, installLayout: patch ? 'patch' : 'compact', warnings };
   } catch (error) {
     // Back to the last finished stage, so the workspace is consistent for --resume.
@@ -523,7 +534,9 @@ async function preflight(options: BuildOptions, plan: BuildPlan, outs: Record<'i
   // An ISO-only build over a non-solid source keeps install.wim as a patch (new tables and the
   // edits only), so the workspace holds no copy of the image.
   const patch = plan.expectedSize.isoLayout === 'patch' && !outs.wimOut && !outs.esdOut && !outs.swmOut && !outs.folderOut;
-  const needs: SpaceNeed[] = [{ folder: work, bytes: (patch ? 0 : (inner !== plan.installImage ? installSize : 0) + newImage) + bootSize, what: 'workspace' }];
+  // (The patch holds the new tables and the edits: plan.expectedSize.edits, plus a margin.)
+  const patchBytes = plan.expectedSize.edits + 16 * 1024 * 1024;
+  const needs: SpaceNeed[] = [{ folder: work, bytes: (patch ? patchBytes : (inner !== plan.installImage ? installSize : 0) + newImage) + bootSize, what: 'workspace' }];
   const isoSize = Math.max(sourceSize, plan.expectedSize.iso ?? 0);
   if (outs.isoOut) needs.push({ folder: dirname(outs.isoOut), bytes: isoSize, what: 'output ISO' });
   if (outs.wimOut) needs.push({ folder: dirname(outs.wimOut), bytes: newImage, what: 'output WIM' });

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { InputError } from '../errors.js';
 import { openIso } from '../formats/iso/index.js';
 import { HIVE_FILES, type HiveId } from '../formats/regf/reg-roots.js';
-import { openWim, type WimImageInfo } from '../formats/wim/index.js';
+import { openWim, rawExportRefusal, type WimImageInfo } from '../formats/wim/index.js';
 import { openWindowsImage, type WindowsImage } from '../image/windows-image.js';
 import { bytesMovedInPlace } from '../media/remaster.js';
 import type { LoadedRecipe } from '../recipe/index.js';
@@ -42,7 +42,9 @@ export interface BuildPlan {
    *  `isoLayout` says how an ISO output carries install.wim: 'patch' keeps the source's resources
    *  where they are and appends the changes (a non-solid source, options.compact not set); 'compact'
    *  writes only the kept editions' resources. */
-  expectedSize: { installImage: number; iso?: number; isoLayout?: 'patch' | 'compact'; note: string };
+  expectedSize: { installImage: number; iso?: number; isoLayout?: 'patch' | 'compact' /** What the edits append (an estimate). */; edits: number; note: string };
+  /** How many editions the source has. */
+  sourceEditions: number;
   warnings: string[];
 }
 
@@ -114,10 +116,12 @@ export async function planBuild(loaded: LoadedRecipe, sourcePath: string): Promi
     const probe = await install.open();
     let images: WimImageInfo[];
     let estimate: Awaited<ReturnType<typeof estimateKeptEditions>>;
+    let rawExportable = false;
     const sourceImageSize = probe.size;
     try {
       const wim = await openWim(probe);
       images = wim.images;
+      rawExportable = rawExportRefusal(wim) === null;
       estimate = await estimateKeptEditions(
         wim,
         selectEditions(images, loaded.recipe.editions?.keep).map((e) => e.image.index),
@@ -127,12 +131,13 @@ export async function planBuild(loaded: LoadedRecipe, sourcePath: string): Promi
     }
     const sourceSize = (await stat(sourcePath)).size;
     const isIso = install.describe !== sourcePath;
-    const patch = isIso && !estimate.solidSource && loaded.recipe.options?.compact !== true;
+    const patch = isIso && rawExportable && loaded.recipe.options?.compact !== true;
     const expectedSize = {
       installImage: estimate.bytes,
       // In place, files below the new descriptors (boot images) move to the end, their old sectors zeroed.
       iso: isIso ? sourceSize - sourceImageSize + (patch ? sourceImageSize + ((await install.movedInPlace?.()) ?? 0) : estimate.bytes) : undefined,
       isoLayout: isIso ? (patch ? ('patch' as const) : ('compact' as const)) : undefined,
+      edits: 0,
       note: patch
         ? "estimate: an ISO keeps the source's install.wim whole (dropped editions' data unreferenced; options.compact: true writes only the kept editions'), plus the steps' additions"
         : `estimate: the distinct blobs of the kept editions${estimate.solidSource ? ' (solid source, scaled to LZX)' : ''}, before the steps' additions`,
@@ -158,7 +163,8 @@ export async function planBuild(loaded: LoadedRecipe, sourcePath: string): Promi
     }
     if (expectedSize.iso !== undefined) expectedSize.iso += appended;
     expectedSize.installImage += appended;
-    return { source: sourcePath, installImage: install.describe, editions, expectedSize, warnings: [] };
+    expectedSize.edits = appended;
+    return { source: sourcePath, installImage: install.describe, editions, expectedSize, sourceEditions: images.length, warnings: [] };
   } finally {
     await install.close();
   }

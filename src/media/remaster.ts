@@ -102,8 +102,8 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
       const patched = patch.get(k);
       if (patched) {
         const local = await FileSource.open(patched.local);
+        opened.push(local);
         const bytes = new PatchedSource(local, file, patched.head);
-        opened.push(bytes);
         const run = options.inPlace === false ? undefined : sectorRun(entry.extents, file.size);
         const kept = Math.floor(file.size / ISO_SECTOR) * ISO_SECTOR;
         files.push({

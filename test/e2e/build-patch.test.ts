@@ -44,7 +44,7 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
       (await readdir(work)).filter((n) => n.startsWith('deployforge-build-')),
       [],
     );
-    return JSON.parse(run.stdout) as { outputs: { kind: string; path: string }[]; installLayout: string; lockfile: string };
+    return JSON.parse(run.stdout) as { outputs: { kind: string; path: string }[]; installLayout: string; lockfile: string; warnings: string[] };
   };
 
   /** install.wim of an ISO: where it starts, and a local copy (7-Zip) checked by wimlib and hivex. */
@@ -75,6 +75,10 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
   test('by default install.wim stays at its sectors, new tables and the edits added', async () => {
     const result = await build('patch', ['outputs: { iso: { path: patch.iso } }']);
     assert.equal(result.installLayout, 'patch');
+    assert.ok(
+      result.warnings.some((w) => /keeps the data of the 1 dropped edition/.test(w)),
+      result.warnings.join('\n'),
+    );
     const sourceFile = await FileSource.open(source);
     const sourceEntry = await openIso(sourceFile)
       .then((image) => image.stat('sources/install.wim'))

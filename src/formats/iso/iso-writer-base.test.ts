@@ -3,7 +3,7 @@
 // image no longer uses. Checked with our reader, 7-Zip, udfinfo and xorriso.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir } from '../../../test/helpers/corpus.js';
@@ -56,6 +56,8 @@ for (const mode of ['udf', 'hybrid'] as const satisfies IsoWriteMode[]) {
     before(async () => {
       baseIso = join(temp.path, `base-${mode}.iso`);
       await writeIsoFile(inputs(TREE), { mode, volumeLabel: 'BASE', boot: BOOT, timestamp: TIME }, baseIso);
+      // A read-only source (a downloaded ISO often is): the output must not inherit that.
+      await chmod(baseIso, 0o444);
       const base = await openImage(baseIso);
       // The next image: secret.xml removed, setup.exe replaced, a file added, install.wim patched
       // at its start and grown by 300 KiB (a WIM commit's new header and appended tail).
@@ -109,6 +111,10 @@ for (const mode of ['udf', 'hybrid'] as const satisfies IsoWriteMode[]) {
         out.bootCatalog.map((e) => e.bootImagePath),
         ['/boot/etfsboot.com', '/efi/boot/efisys.bin'],
       );
+    });
+
+    test('the output has the mode of a new file, not the read-only base’s', async () => {
+      assert.equal((await stat(outIso)).mode & 0o777, 0o666 & ~process.umask());
     });
 
     test('the bytes hashed during the pass are the output file; nothing of the removed file survives', async () => {

@@ -5,7 +5,7 @@
 // directories and file data (≤ 1 MiB at a time) in sector order, so memory stays bounded.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, type FileHandle, open, rename } from 'node:fs/promises';
+import { chmod, copyFile, type FileHandle, open, rename } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
 import { FileSource } from '../../util/byte-source.js';
@@ -770,8 +770,17 @@ async function writeOverBase(
   const writePass = async () => {
     plan.progress.emit({ phase: 'copy base image', done: 0, total: base.size, unit: 'bytes' });
     const early = await base.copied?.catch(() => undefined);
-    if (early) await rename(early, partial);
-    else await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
+    // (If another process removed the early copy meanwhile, the base is copied after all.)
+    const adopted =
+      early !== undefined &&
+      (await rename(early, partial).then(
+        () => true,
+        () => false,
+      ));
+    if (!adopted) await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
+    // The copy has the base's permissions (a read-only ISO gives a read-only copy, which this
+    // process could not open for writing); an output gets the mode a new file gets.
+    await chmod(partial, 0o666 & ~process.umask());
     signal.throwIfAborted();
     plan.progress.emit({ phase: 'copy base image', done: base.size, total: base.size, unit: 'bytes' });
     const handle = await open(partial, 'r+');

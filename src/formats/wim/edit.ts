@@ -53,10 +53,13 @@ export async function openWimBytes(path: string, options: Pick<WimEditOptions, '
   if (options.openSource) return options.openSource();
   const local = await FileSource.open(path);
   if (!options.base) return local;
+  let base: ByteSource | undefined;
   try {
-    return new PatchedSource(local, await options.base(), WIM_HEADER_SIZE);
+    base = await options.base();
+    return new PatchedSource(local, base, WIM_HEADER_SIZE);
   } catch (error) {
     await local.close();
+    await base?.close();
     throw error;
   }
 }

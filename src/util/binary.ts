@@ -10,22 +10,29 @@ export function view(bytes: Uint8Array): DataView {
 // Parsers call the helpers below hundreds of thousands of times on one buffer (a WIM image's
 // metadata); one DataView and one Buffer view of the last buffer seen are kept rather than a new
 // view made per call, which would be most of the garbage such a parse makes.
-let lastBytes: Uint8Array | undefined;
+let viewBytes: Uint8Array | undefined;
 let lastView: DataView | undefined;
+let bufferBytes: Uint8Array | undefined;
 let lastBuffer: Buffer | undefined;
-function viewsOf(bytes: Uint8Array): void {
-  if (bytes !== lastBytes) {
-    lastBytes = bytes;
+function dataViewOf(bytes: Uint8Array): DataView {
+  if (bytes !== viewBytes) {
+    viewBytes = bytes;
     lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    lastBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
+  return lastView as DataView;
+}
+function bufferOf(bytes: Uint8Array): Buffer {
+  if (bytes !== bufferBytes) {
+    bufferBytes = bytes;
+    lastBuffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return lastBuffer as Buffer;
 }
 
 /** Bytes [start, end) as lowercase hex. */
 export function hexOf(b: Uint8Array, start: number, end: number): string {
   need(b, end, 'structure');
-  viewsOf(b);
-  return (lastBuffer as Buffer).toString('hex', start, end);
+  return bufferOf(b).toString('hex', start, end);
 }
 
 /** Throws DF_TRUNCATED unless `bytes` holds at least `end` bytes. */
@@ -60,8 +67,7 @@ export function u64le(b: Uint8Array, o: number): number {
 /** 64-bit little-endian as a bigint (for fields like FILETIME that may be huge). */
 export function u64leBig(b: Uint8Array, o: number): bigint {
   need(b, o + 8, 'structure');
-  viewsOf(b);
-  return (lastView as DataView).getBigUint64(o, true);
+  return dataViewOf(b).getBigUint64(o, true);
 }
 export function u16be(b: Uint8Array, o: number): number {
   need(b, o + 2, 'structure');
@@ -93,8 +99,7 @@ export function startsWith(b: Uint8Array, magic: string, at = 0): boolean {
 }
 export function utf16le(b: Uint8Array, start: number, end: number): string {
   need(b, end, 'structure');
-  viewsOf(b);
-  return (lastBuffer as Buffer).toString('utf16le', start, end);
+  return bufferOf(b).toString('utf16le', start, end);
 }
 
 /** Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to an ISO date string, or null for 0/invalid. */

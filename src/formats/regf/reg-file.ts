@@ -296,9 +296,10 @@ function readHexBytes(reader: LineReader, first: string, startPos: number, first
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-const escapeQuoted = (s: string) => s.replace(/[\\"]/g, (c) => `\\${c}`);
+// (indexOf first: an export calls these for every name and string, and most need nothing.)
+const escapeQuoted = (s: string) => (s.indexOf('\\') < 0 && s.indexOf('"') < 0 ? s : s.replace(/[\\"]/g, (c) => `\\${c}`));
 
-const hasLineBreak = (s: string) => /[\r\n]/.test(s);
+const hasLineBreak = (s: string) => s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The REG_SZ text when its bytes are exactly `text` + one NUL and the text survives a .reg

@@ -20,6 +20,7 @@ import { composeAnswerFile, contributionsEmpty } from '../steps/unattend/compose
 import { answerFileArchitecture } from '../steps/unattend/step.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
 import { copySourceToFile } from '../util/copy.js';
+import { cachedSha256, fileIdentity, rememberSha256 } from '../util/digest-cache.js';
 import { partialPathFor, removeStalePartials, withAtomicOutput } from '../util/fs.js';
 import { sha256FileOffThread, startStreamHasher } from '../util/hash-worker.js';
 import { VERSION } from '../version.js';
@@ -107,8 +108,12 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   // hashes it from the reads it makes anyway (sectors the output shares with the source are read
   // once for both digests), and the worker runs only when that pass did not. The workspace is
   // found again by the source's path, size and modification time.
+  // A digest remembered from an earlier build of the very same file (digest-cache.ts) is used as is.
   const sourceInfo = await stat(options.source);
-  let sourceDigestPromise: Promise<{ sha256: string }> | undefined;
+  const digestCache = join(options.workDir ?? tmpdir(), 'deployforge-sha256');
+  const sourceIdentity = await fileIdentity(options.source);
+  const cachedSource = await cachedSha256(digestCache, options.source);
+  let sourceDigestPromise: Promise<{ sha256: string }> | undefined = cachedSource ? Promise.resolve({ sha256: cachedSource }) : undefined;
   const sourceDigest = () => {
     sourceDigestPromise ??= sha256FileOffThread(options.source);
     return sourceDigestPromise;
@@ -140,6 +145,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       clock: clock?.toISOString() ?? null,
     }),
   );
+  const sourceSha256 = async () => {
+    const { sha256 } = await sourceDigest();
+    if (!cachedSource) await rememberSha256(digestCache, options.source, sourceIdentity, sha256);
+    return sha256;
+  };
   const guidFor = async (what: string) =>
     createHash('sha256')
       .update(`${await contentDigest()}:${what}`)
@@ -479,7 +489,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       tool: { name: 'deployforge', version: VERSION },
       catalogs: await catalogDigests(),
       deterministic,
-      source: { path: options.source, size: sourceInfo.size, sha256: (await sourceDigest()).sha256 },
+      source: { path: options.source, size: sourceInfo.size, sha256: await sourceSha256() },
       recipe: { file: loaded.file, sha256: recipeDigest, resolved: loaded.recipe },
       steps: stepDigests,
       editions: plan.editions.map((e, i) => ({ index: i + 1, sourceIndex: e.index, name: e.rename ?? e.name })),

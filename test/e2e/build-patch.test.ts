@@ -98,6 +98,12 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
         .digest('hex');
     assert.equal(lock.source.sha256, await sha(source));
     assert.equal(lock.outputs[0].sha256, await sha(result.outputs[0].path));
+    // A second build from the same file takes the remembered source digest (the same one).
+    assert.equal((await readdir(join(tmp.path, 'work-patch', 'deployforge-sha256'))).length, 1, 'the first build remembered the digest');
+    const again = await build('patch', ['outputs: { iso: { path: patch.iso } }']);
+    const lock2 = JSON.parse(await readFile(again.lockfile, 'utf8')) as { source: { sha256: string }; outputs: { sha256: string }[] };
+    assert.equal(lock2.source.sha256, lock.source.sha256);
+    assert.equal(lock2.outputs[0].sha256, await sha(again.outputs[0].path));
   });
 
   test('options.compact writes only the kept editions; so does a build with a WIM output', async () => {

@@ -187,6 +187,20 @@ describe('which files the planner keeps in the base', () => {
     assert.ok(plan.sectors > 3001);
   });
 
+  test('a twin of a kept file (same dedupeKey) shares its kept sectors, whichever comes first', () => {
+    const plan = planIso(
+      [
+        { ...file('a/first', 4096), dedupeKey: 'same' },
+        { ...file('b/second', 4096, { lba: 600, bytes: 4096 }), dedupeKey: 'same' },
+      ],
+      { volumeLabel: 'T', timestamp: TIME, base },
+    );
+    assert.deepEqual(plan.files.map((f) => [f.path, f.lba]).sort(), [
+      ['/a/first', 600],
+      ['/b/second', 600],
+    ]);
+  });
+
   test('without a base, inBase is ignored', () => {
     const plan = planIso([file('a', 2048, { lba: 300, bytes: 2048 })], { volumeLabel: 'T', timestamp: TIME });
     assert.equal(plan.keptSectors, 0);

@@ -427,7 +427,9 @@ export function planIso(files: readonly IsoInputFile[], options: IsoWriteOptions
   // File data: boot images first (firmware reads them early), then in tree order; dedupeKey shares data.
   const planFiles: IsoPlanFile[] = [];
   const stored = new Map<string, WriteFileNode>();
-  const ordered = [...new Set([...bootFiles, ...walkFiles(tree.root)])];
+  // Files kept in the base come first, so a twin of one shares its kept sectors instead of
+  // taking new ones.
+  const ordered = [...new Set([...kept.map((k) => k.node), ...bootFiles, ...walkFiles(tree.root)])];
   const keptNodes = new Map(kept.map((k) => [k.node, k]));
   for (const f of ordered) {
     const size = f.input.size;

@@ -7,12 +7,12 @@
 // and every unchanged file keeps its sectors, so only new metadata, new files and zeros over what
 // was dropped pass through this process; with `inPlace: false` the image is laid out afresh and
 // streamed in one pass.
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { FIRST_KEEPABLE_SECTOR, type IsoBootEntry, type IsoImage, type IsoInputFile, type IsoWriteMode, openIso, writeIsoFile } from '../formats/iso/index.js';
 import type { ProgressSink } from '../progress.js';
 import { type ByteSource, FileSource, LazyFileSource, PatchedSource } from '../util/byte-source.js';
+import { kernelCopy } from '../util/copy.js';
 import { partialPathFor } from '../util/fs.js';
 
 export interface RemasterOptions {
@@ -195,15 +195,17 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
  *  removeStalePartials clears), for remasterIso's `sourceCopy`; `discard` removes it if it was not used. */
 export function startSourceCopy(sourcePath: string, outPath: string): { path: string; copy: Promise<string>; discard: () => Promise<void> } {
   const path = partialPathFor(outPath);
-  const copy = copyFile(sourcePath, path, fsConstants.COPYFILE_FICLONE).then(() => path);
+  const stop = new AbortController();
+  const copy = kernelCopy(sourcePath, path, stop.signal).then(() => path);
   copy.catch(() => {});
   return {
     path,
     copy,
-    // Removed now, and again once the copy settles (it may create the file after the first removal).
+    // The copy is stopped (an interrupted build does not wait for it) and its file removed.
     discard: async () => {
+      stop.abort(new Error('the copy of the source is no longer needed'));
+      await copy.catch(() => {});
       await rm(path, { force: true });
-      void copy.then(() => rm(path, { force: true })).catch(() => {});
     },
   };
 }

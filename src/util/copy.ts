@@ -2,8 +2,10 @@
 // 256 KiB pieces with a few reads in flight: on the machines measured, pieces that stay in the
 // CPU caches between read and write copy about 3× faster than 16 MiB ones (BENCHMARKS.md), and
 // the reads ahead overlap input with output instead of taking turns.
-import { open } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
 import type { ByteSource } from './byte-source.js';
+import { runTool } from './exec.js';
 
 export const COPY_PIECE = 256 * 1024;
 const IN_FLIGHT = 4;
@@ -41,5 +43,17 @@ export async function copySourceToFile(source: Pick<ByteSource, 'size' | 'read'>
     }
   } finally {
     await handle.close();
+  }
+}
+
+/** Copies a file inside the kernel (copy_file_range, or a reflink where the file system has
+ *  them) by running `cp`, so an abort kills the copy instead of waiting for gigabytes; without
+ *  `cp`, Node's copyFile does the same copy, unstoppable. The target's mode is the source's. */
+export async function kernelCopy(source: string, target: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await runTool('cp', ['--reflink=auto', '--', source, target], { signal });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'DF_TOOL_MISSING') throw error;
+    await copyFile(source, target, fsConstants.COPYFILE_FICLONE);
   }
 }

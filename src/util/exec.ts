@@ -38,6 +38,8 @@ export interface RunOptions {
   input?: string | Uint8Array;
   /** Return stdout as a Buffer rather than a string. */
   binary?: boolean;
+  /** Kills the program when aborted; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult<T extends string | Buffer = string> {
@@ -63,11 +65,16 @@ export function runTool(program: string, args: readonly string[], options: RunOp
         timeout: options.timeoutMs ?? 0,
         maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024,
         encoding: options.binary ? 'buffer' : 'utf8',
+        signal: options.signal,
       },
       (error, stdout, stderr) => {
         const errText = Buffer.isBuffer(stderr) ? stderr.toString('utf8') : String(stderr);
         if (!error) {
           resolvePromise({ stdout: stdout as string | Buffer, stderr: errText });
+          return;
+        }
+        if (options.signal?.aborted) {
+          reject(options.signal.reason);
           return;
         }
         const sys = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string };

@@ -4,12 +4,11 @@
 // planIso fixes every sector before a byte is written; writeIso then streams descriptors,
 // directories and file data (≤ 1 MiB at a time) in sector order, so memory stays bounded.
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, type FileHandle, open, rename } from 'node:fs/promises';
+import { chmod, type FileHandle, open, rename } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
 import { FileSource } from '../../util/byte-source.js';
-import { readAhead } from '../../util/copy.js';
+import { kernelCopy, readAhead } from '../../util/copy.js';
 import { withAtomicOutput } from '../../util/fs.js';
 import { bootCatalog, bootRecordDescriptor, type CatalogEntry, MAX_BOOT_ENTRIES } from './eltorito-write.js';
 import {
@@ -779,7 +778,7 @@ async function writeOverBase(
         () => true,
         () => false,
       ));
-    if (!adopted) await copyFile(base.path, partial, fsConstants.COPYFILE_FICLONE);
+    if (!adopted) await kernelCopy(base.path, partial, signal);
     // The copy has the base's permissions (a read-only ISO gives a read-only copy, which this
     // process could not open for writing); an output gets the mode a new file gets.
     await chmod(partial, 0o666 & ~process.umask());

@@ -6,6 +6,7 @@
 // support volatile keys and symbolic links.
 import { open, readFile } from 'node:fs/promises';
 import { FormatError, InputError } from '../../errors.js';
+import { plainBytes } from '../../util/binary.js';
 import { withAtomicOutput, writeInPieces } from '../../util/fs.js';
 import { computeBaseBlockChecksum, isDirty, parseBaseBlock } from './base-block.js';
 import { buildHive } from './build-hive.js';
@@ -477,7 +478,7 @@ function dirtyError(name: string): InputError {
 /** Opens a hive held in memory for editing. The bytes are copied; the array is never changed.
  *  Dirty hives are refused (FORMATS.md §3 pitfall 1). */
 export function editHive(bytes: Uint8Array, options: EditHiveOptions = {}): HiveEdit {
-  return new HiveEdit(bytes, options);
+  return new HiveEdit(plainBytes(bytes), options);
 }
 
 /** Reads a hive file and opens it for editing; refuses a dirty hive with DF_HIVE_DIRTY. */

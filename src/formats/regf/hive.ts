@@ -3,7 +3,7 @@
 // values are read-only views; editing, log replay and writing live elsewhere.
 import { readFile } from 'node:fs/promises';
 import { FormatError } from '../../errors.js';
-import { filetimeToIso, u32le } from '../../util/binary.js';
+import { filetimeToIso, plainBytes, u32le } from '../../util/binary.js';
 import { type BaseBlock, isDirty, parseBaseBlock } from './base-block.js';
 import { HiveCells } from './cells.js';
 import { BASE_BLOCK_SIZE, FILE_TYPE, HBIN_ALIGNMENT, KEY_FLAG, MAX_KEY_DEPTH, NO_CELL, regTypeName } from './constants.js';
@@ -249,7 +249,8 @@ export class RegistryValue {
 
 /** Opens a hive held in memory. Checks the base block and hive-bin layout; keys and values
  *  are parsed only when asked for. */
-export function openHive(bytes: Uint8Array, name = 'hive'): Hive {
+export function openHive(input: Uint8Array, name = 'hive'): Hive {
+  const bytes = plainBytes(input);
   const header = parseBaseBlock(bytes, name);
   if (header.fileType !== FILE_TYPE.primary) {
     throw new FormatError('DF_HIVE_IS_LOG', `${name} is a transaction log (file type ${header.fileType}), not a hive: open the primary hive file instead`, {

@@ -106,6 +106,8 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         const bytes = new PatchedSource(local, file, patched.head);
         const run = options.inPlace === false ? undefined : sectorRun(entry.extents, file.size);
         const kept = Math.floor(file.size / ISO_SECTOR) * ISO_SECTOR;
+        // A patched file that cannot stay where it is gets written whole, its old sectors zeroed.
+        if (!run || kept === 0 || run.lba < FIRST_KEEPABLE_SECTOR) droppedBytes += file.size;
         files.push({
           path: entry.path,
           size: bytes.size,
@@ -115,6 +117,8 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         });
         continue;
       }
+      const stays = sectorRun(entry.extents, entry.size);
+      if (!stays || stays.lba < FIRST_KEEPABLE_SECTOR) droppedBytes += entry.size; // rewritten elsewhere
       // Files sharing an extent in the source (oscdimg -o de-duplication) stay shared.
       files.push({
         path: entry.path,
@@ -122,7 +126,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         source: file,
         modified: entry.modified ? new Date(entry.modified) : undefined,
         dedupeKey: entry.extents[0] ? `src:${entry.extents[0].offset}` : undefined,
-        inBase: options.inPlace === false ? undefined : sectorRun(entry.extents, entry.size),
+        inBase: options.inPlace === false ? undefined : stays,
       });
     }
 

@@ -47,13 +47,16 @@ export async function copySourceToFile(source: Pick<ByteSource, 'size' | 'read'>
 }
 
 /** Copies a file inside the kernel (copy_file_range, or a reflink where the file system has
- *  them) by running `cp`, so an abort kills the copy instead of waiting for gigabytes; without
- *  `cp`, Node's copyFile does the same copy, unstoppable. The target's mode is the source's. */
+ *  them) by running GNU `cp`, so an abort kills the copy instead of waiting for gigabytes; when
+ *  `cp` is missing or fails, Node's copyFile makes the same copy, unstoppable. The target's mode
+ *  is the source's. */
 export async function kernelCopy(source: string, target: string, signal?: AbortSignal): Promise<void> {
   try {
     await runTool('cp', ['--reflink=auto', '--', source, target], { signal });
   } catch (error) {
-    if ((error as { code?: string }).code !== 'DF_TOOL_MISSING') throw error;
+    if (signal?.aborted) throw error;
+    // No GNU cp (or one without --reflink): Node's copy does the same, and says what is wrong
+    // when the copy itself fails (a missing source, a full disk).
     await copyFile(source, target, fsConstants.COPYFILE_FICLONE);
   }
 }

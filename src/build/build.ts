@@ -112,7 +112,8 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const sourceInfo = await stat(options.source);
   const digestCache = join(options.workDir ?? tmpdir(), 'deployforge-sha256');
   const sourceIdentity = await fileIdentity(options.source);
-  const cachedSource = await cachedSha256(digestCache, options.source);
+  const hashStartedAt = Date.now();
+  const cachedSource = await cachedSha256(digestCache, sourceIdentity);
   let sourceDigestPromise: Promise<{ sha256: string }> | undefined = cachedSource ? Promise.resolve({ sha256: cachedSource }) : undefined;
   const sourceDigest = () => {
     sourceDigestPromise ??= sha256FileOffThread(options.source);
@@ -147,7 +148,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   );
   const sourceSha256 = async () => {
     const { sha256 } = await sourceDigest();
-    if (!cachedSource) await rememberSha256(digestCache, options.source, sourceIdentity, sha256);
+    // The digest (remembered or computed) is of the file as it was when the build began.
+    if ((await fileIdentity(options.source)) !== sourceIdentity) {
+      throw new InputError('DF_SOURCE_CHANGED', `${options.source} changed while it was being built from; leave the source alone during a build and build again`);
+    }
+    if (!cachedSource) await rememberSha256(digestCache, options.source, sourceIdentity, sha256, hashStartedAt);
     return sha256;
   };
   const guidFor = async (what: string) =>
@@ -238,7 +243,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       await mkdir(dirname(isoOut), { recursive: true });
       // A killed run's copy goes first, so the folder never holds two.
       await removeStalePartials(isoOut);
-      earlyCopy = startSourceCopy(options.source, isoOut);
+      earlyCopy = startSourceCopy(options.source, isoOut, options.signal);
     }
     // (The copy is removed after the export; a workspace rolled back to before the export copies again.)
     if (isIso && !raw && !done('export') && (!done('extract') || !(await exists(sourceWim)))) {

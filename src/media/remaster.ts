@@ -83,6 +83,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
     const present = new Set<string>();
 
     let droppedBytes = 0;
+    const counted = new Set<string>();
     for await (const entry of iso.walk()) {
       const k = entry.path.toLowerCase();
       present.add(k);
@@ -118,7 +119,12 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         continue;
       }
       const stays = sectorRun(entry.extents, entry.size);
-      if (!stays || stays.lba < FIRST_KEEPABLE_SECTOR) droppedBytes += entry.size; // rewritten elsewhere
+      // Rewritten elsewhere; files sharing one extent (oscdimg -o) are written once, counted once.
+      const shared = entry.extents[0] ? `src:${entry.extents[0].offset}` : entry.path;
+      if ((!stays || stays.lba < FIRST_KEEPABLE_SECTOR) && !counted.has(shared)) {
+        counted.add(shared);
+        droppedBytes += entry.size;
+      }
       // Files sharing an extent in the source (oscdimg -o de-duplication) stay shared.
       files.push({
         path: entry.path,
@@ -197,10 +203,11 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
 
 /** Starts a kernel-side copy of `sourcePath` beside `outPath` (under a partial name that
  *  removeStalePartials clears), for remasterIso's `sourceCopy`; `discard` removes it if it was not used. */
-export function startSourceCopy(sourcePath: string, outPath: string): { path: string; copy: Promise<string>; discard: () => Promise<void> } {
+export function startSourceCopy(sourcePath: string, outPath: string, signal?: AbortSignal): { path: string; copy: Promise<string>; discard: () => Promise<void> } {
   const path = partialPathFor(outPath);
   const stop = new AbortController();
-  const copy = kernelCopy(sourcePath, path, stop.signal).then(() => path);
+  // Stopped by discard() or by the caller's signal (Ctrl-C), whichever comes first.
+  const copy = kernelCopy(sourcePath, path, signal ? AbortSignal.any([stop.signal, signal]) : stop.signal).then(() => path);
   copy.catch(() => {});
   return {
     path,

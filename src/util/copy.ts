@@ -55,8 +55,11 @@ export async function kernelCopy(source: string, target: string, signal?: AbortS
     await runTool('cp', ['--reflink=auto', '--', source, target], { signal });
   } catch (error) {
     if (signal?.aborted) throw error;
-    // No GNU cp (or one without --reflink): Node's copy does the same, and says what is wrong
-    // when the copy itself fails (a missing source, a full disk).
+    // No cp, or one without --reflink (BSD's): Node's copy does the same. A copy that failed for
+    // a reason of its own (a full disk, an unreadable source) is not tried again.
+    const e = error as { code?: string; stderrTail?: string };
+    const unsupported = e.code === 'DF_TOOL_MISSING' || /unrecognized option|illegal option|invalid option|unknown option/i.test(e.stderrTail ?? '');
+    if (!unsupported) throw error;
     await copyFile(source, target, fsConstants.COPYFILE_FICLONE);
   }
 }

@@ -74,7 +74,11 @@ export function runTool(program: string, args: readonly string[], options: RunOp
           return;
         }
         if (options.signal?.aborted) {
-          reject(options.signal.reason);
+          // Node calls back as soon as it sends the kill; callers clean up after a rejection,
+          // so it waits until the program has really gone.
+          const reason = options.signal.reason;
+          if (child.exitCode === null && child.signalCode === null) child.once('exit', () => reject(reason));
+          else reject(reason);
           return;
         }
         const sys = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string };

@@ -67,6 +67,8 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
     source = join(tmp.path, 'sample.iso');
     await writeFile(join(tmp.path, 'readme.txt'), 'over the base');
     await makeSampleMedia(source, { sizeMb: 12, editions: 3, seed: 31 });
+    // A source changed less than 2 s before a build is not remembered (digest-cache.ts).
+    await new Promise((resolve) => setTimeout(resolve, 2100));
   });
   after(async () => {
     await tmp.cleanup();

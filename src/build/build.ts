@@ -21,7 +21,7 @@ import { answerFileArchitecture } from '../steps/unattend/step.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
 import { copySourceToFile } from '../util/copy.js';
 import { cachedSha256, fileIdentity, rememberSha256 } from '../util/digest-cache.js';
-import { partialPathFor, removeStalePartials, withAtomicOutput } from '../util/fs.js';
+import { isSameFile, partialPathFor, removeStalePartials, withAtomicOutput } from '../util/fs.js';
 import { sha256FileOffThread, startStreamHasher } from '../util/hash-worker.js';
 import { VERSION } from '../version.js';
 import { BuildJournal, checkpointOf, folderFingerprint, JOURNAL_FILE, type JournalEntry, outputStillThere } from './journal.js';
@@ -96,6 +96,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   if (!isoOut && !wimOut && !esdOut && !swmOut && !folderOut)
     throw new InputError('DF_NO_OUTPUT', 'the recipe writes nothing: give --out OUT.iso or set outputs.iso, wim, esd, swm or folder');
   const aborted = () => options.signal?.throwIfAborted();
+  for (const out of [isoOut, wimOut, esdOut, swmOut, folderOut]) {
+    if (out !== undefined && (await isSameFile(options.source, out))) {
+      throw new InputError('DF_OUT_IS_SOURCE', `the output ${out} is the source itself, which a build never changes: give another output path`, { out });
+    }
+  }
 
   // Plan first: every edition and step is checked before anything is written.
   const plan = await planBuild(loaded, options.source);

@@ -4,7 +4,7 @@
 // without extracting anything; a write is a one-step build into a new image named by --out, never
 // an edit of the source. It does not edit split WIMs or write into a WIM inside a WIM.
 import { statSync } from 'node:fs';
-import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import { type IsoImage, openIso } from '../formats/iso/index.js';
@@ -13,7 +13,7 @@ import { openWindowsImage } from '../image/windows-image.js';
 import { remasterIso } from '../media/remaster.js';
 import type { ProgressSink } from '../progress.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
-import { withAtomicOutput, writeFileAtomic } from '../util/fs.js';
+import { isSameFile, withAtomicOutput, writeFileAtomic } from '../util/fs.js';
 
 /** One image of a WIM on disk, or of a WIM inside an ISO. */
 export interface WimLocation {
@@ -293,12 +293,6 @@ export interface WriteImageFileResult {
   /** Absolute path of what was written. */
   written: string;
   kind: 'file' | 'iso' | 'wim' | 'esd';
-}
-
-async function isSameFile(a: string, b: string): Promise<boolean> {
-  if (a === b) return true;
-  const [sa, sb] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
-  return sa !== null && sb !== null && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
 /** What kind of output a write to `ref` produces with `out`; throws when --out is missing, names

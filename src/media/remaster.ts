@@ -13,7 +13,7 @@ import { FIRST_KEEPABLE_SECTOR, type IsoBootEntry, type IsoImage, type IsoInputF
 import type { ProgressSink } from '../progress.js';
 import { type ByteSource, FileSource, LazyFileSource, PatchedSource } from '../util/byte-source.js';
 import { kernelCopy } from '../util/copy.js';
-import { partialPathFor } from '../util/fs.js';
+import { isSameFile, partialPathFor } from '../util/fs.js';
 
 export interface RemasterOptions {
   /** Image path → local file whose bytes replace it (the path must exist in the source). */
@@ -69,6 +69,9 @@ const norm = (path: string) => `/${path.replace(/\\/g, '/').replace(/^\/+|\/+$/g
 const key = (path: string) => norm(path).toLowerCase();
 
 export async function remasterIso(sourcePath: string, outPath: string, options: RemasterOptions = {}): Promise<RemasterResult> {
+  if (await isSameFile(sourcePath, outPath)) {
+    throw new InputError('DF_OUT_IS_SOURCE', `the output ${outPath} is the source image itself, which is never changed: give a new file name`, { sourcePath, outPath });
+  }
   const source = await FileSource.open(sourcePath);
   const opened: ByteSource[] = [];
   try {

@@ -1,7 +1,7 @@
 // Atomic output: write to a temporary name beside the target, flush, then rename, so a failure
 // or a kill leaves either the old file or the new one, never a half-written file.
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** A temporary path in the same folder as `target` (same file system, so rename is atomic). */
@@ -65,4 +65,10 @@ export async function removeStalePartials(target: string, except: readonly strin
   const stale = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]{8}\.partial(\.old)?$/.test(n.slice(prefix.length)) && !kept.has(n));
   for (const name of stale) await rm(join(dirname(target), name), { recursive: true, force: true });
   return stale.length;
+}
+
+/** Whether two paths name the same existing file (same device and inode: also through links). */
+export async function isSameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
+  return sa !== null && sb !== null && sa.dev === sb.dev && sa.ino === sb.ino;
 }

@@ -124,6 +124,14 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
     assert.match((await runTool('wimlib-imagex', ['info', wim])).stdout, /Image Count:\s+2/);
   });
 
+  test('a build whose output is the source itself is refused before anything is written', async () => {
+    const file = join(tmp.path, 'over.yaml');
+    await writeFile(file, recipe('over', []));
+    const run = await runCliCaptured(['build', '--json', file, '--source', source, '--out', source], { DEPLOYFORGE_WORK_DIR: join(tmp.path, 'work-over') });
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /DF_OUT_IS_SOURCE/);
+  });
+
   test('the plan says which layout an ISO gets and sizes it', async () => {
     const file = join(tmp.path, 'plan.yaml');
     await writeFile(file, recipe('plan', ['outputs: { iso: { path: p.iso } }']));

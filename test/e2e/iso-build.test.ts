@@ -189,5 +189,14 @@ describe('deployforge iso build', () => {
     const noBootFile = await runCliCaptured(['iso', 'build', '--dir', join(tmp.path, 'empty'), '--out', target, '--boot-bios', 'boot/etfsboot.com']);
     assert.equal(noBootFile.code, 3);
     await assert.rejects(readFile(target));
+    // The source itself as the output (also through a link) is refused; the source is untouched.
+    const { link } = await import('node:fs/promises');
+    await link(source, join(tmp.path, 'alias.iso'));
+    for (const out of [source, join(tmp.path, 'alias.iso')]) {
+      const over = await runCliCaptured(['iso', 'build', '--from', source, '--out', out, '--label', 'OVER']);
+      assert.equal(over.code, 3, over.stderr);
+      assert.match(over.stderr, /DF_OUT_IS_SOURCE/);
+    }
+    assert.equal(await sha(source), sourceHash);
   });
 });

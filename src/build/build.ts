@@ -426,7 +426,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       const sourceHash = sourceDigestPromise ? undefined : startStreamHasher();
       const remastered = await remasterIso(options.source, isoOut, {
         onChunk: (chunk) => hash.update(chunk),
-        sourceCopy: earlyCopy?.copy,
+        sourceCopy: earlyCopy,
         onSourceChunk: sourceHash ? (chunk) => sourceHash.update(chunk) : undefined,
         signal: options.signal,
         ...changes,

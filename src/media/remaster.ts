@@ -49,7 +49,7 @@ export interface RemasterOptions {
   inPlace?: boolean;
   /** A copy of the source already being made in the output's folder (startSourceCopy), used
    *  instead of copying again. */
-  sourceCopy?: Promise<string>;
+  sourceCopy?: { path: string; copy: Promise<string> };
 }
 
 export interface RemasterResult {
@@ -184,7 +184,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         onChunk: options.onChunk,
         onBaseChunk: options.onSourceChunk,
         signal: options.signal,
-        base: inPlace ? { path: sourcePath, size: source.size, copied: options.sourceCopy } : undefined,
+        base: inPlace ? { path: sourcePath, size: source.size, copied: options.sourceCopy?.copy, copiedPath: options.sourceCopy?.path } : undefined,
       },
       outPath,
     );

@@ -4,7 +4,7 @@
 // planIso fixes every sector before a byte is written; writeIso then streams descriptors,
 // directories and file data (≤ 1 MiB at a time) in sector order, so memory stays bounded.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, type FileHandle, open, rename } from 'node:fs/promises';
+import { chmod, type FileHandle, open, rename, stat } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
 import { FileSource } from '../../util/byte-source.js';
@@ -92,6 +92,8 @@ export interface IsoWriteOptions {
     /** A copy of the base started earlier in the output's folder (e.g. while the new files were
      *  prepared): renamed into place instead of copying again; on failure the base is copied. */
     copied?: Promise<string>;
+    /** Where that copy is being written (for progress). */
+    copiedPath?: string;
   };
   /** With a base and onChunk: sees every byte of the base image in order, read in the same pass
    *  that feeds onChunk (the sectors both share are read once), e.g. to hash the source too. */
@@ -770,15 +772,32 @@ async function writeOverBase(
   const onChunk = options.onChunk;
   const writePass = async () => {
     plan.progress.emit({ phase: 'copy base image', done: 0, total: base.size, unit: 'bytes' });
-    const early = await base.copied?.catch(() => undefined);
-    // (If another process removed the early copy meanwhile, the base is copied after all.)
-    const adopted =
-      early !== undefined &&
-      (await rename(early, partial).then(
-        () => true,
-        () => false,
-      ));
-    if (!adopted) await kernelCopy(base.path, partial, signal);
+    // The copy reports nothing while it runs, so its file's growing size is the progress.
+    let copying = base.copiedPath ?? partial;
+    let copied = false;
+    const poll = setInterval(() => {
+      stat(copying).then(
+        (info) => {
+          if (!copied) plan.progress.emit({ phase: 'copy base image', done: Math.min(info.size, base.size), total: base.size, unit: 'bytes' });
+        },
+        () => {},
+      );
+    }, 250);
+    try {
+      const early = await base.copied?.catch(() => undefined);
+      // (If another process removed the early copy meanwhile, the base is copied after all.)
+      const adopted =
+        early !== undefined &&
+        (await rename(early, partial).then(
+          () => true,
+          () => false,
+        ));
+      copying = partial;
+      if (!adopted) await kernelCopy(base.path, partial, signal);
+    } finally {
+      copied = true;
+      clearInterval(poll);
+    }
     // The copy has the base's permissions (a read-only ISO gives a read-only copy, which this
     // process could not open for writing); an output gets the mode a new file gets.
     await chmod(partial, 0o666 & ~process.umask());

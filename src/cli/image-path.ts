@@ -8,7 +8,18 @@ import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, writeFile } fro
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import { type IsoImage, openIso } from '../formats/iso/index.js';
-import { exportImages, openWim, openWimImage, openWimSet, WIM_VERSION_DEFAULT, type WimFile, type WimImage } from '../formats/wim/index.js';
+import {
+  createIdentityPatch,
+  exportImages,
+  openWim,
+  openWimImage,
+  openWimSet,
+  rawExportRefusal,
+  WIM_HEADER_SIZE,
+  WIM_VERSION_DEFAULT,
+  type WimFile,
+  type WimImage,
+} from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
 import { remasterIso } from '../media/remaster.js';
 import type { ProgressSink } from '../progress.js';
@@ -393,7 +404,11 @@ export async function writeImageFile(ref: ImagePath, bytes: Uint8Array, options:
       }
       solid = opened.wim.solid || opened.wim.header.version !== WIM_VERSION_DEFAULT;
       inner = opened.inner;
-      if (inner !== undefined) {
+      if (inner !== undefined && !solid && target.kind === 'iso' && rawExportRefusal(opened.wim) === null) {
+        // A new ISO from a WIM inside an ISO: the edit is a patch over that WIM (its header and
+        // the appended commit), and the ISO is remastered in place, so nothing of the image is copied.
+        await createIdentityPatch(opened.wim.source, editable);
+      } else if (inner !== undefined) {
         // The WIM's bytes out of the ISO (the one copy an edit needs; reads stay in place).
         local = join(work, solid ? 'source.esd' : 'edit.wim');
         await copySource(opened.wim.source, local);
@@ -401,13 +416,24 @@ export async function writeImageFile(ref: ImagePath, bytes: Uint8Array, options:
     } finally {
       await opened.close();
     }
+    const patched = inner !== undefined && !solid && target.kind === 'iso' && local === resolve(cwd, location.file);
     if (solid) {
       await exportImages(local, 'all', editable, { compress: 'lzx', progress: options.progress });
       if (inner !== undefined) await rm(local, { force: true });
-    } else if (local !== editable) await copyFile(local, editable);
+    } else if (!patched && local !== editable) await copyFile(local, editable);
+    const wimBase = async (): Promise<ByteSource> => {
+      const file = await FileSource.open(resolve(cwd, location.file));
+      try {
+        const wim = await (await openIso(file)).openFile(inner as string);
+        return { size: wim.size, name: wim.name, read: (offset, length) => wim.read(offset, length), close: () => file.close() };
+      } catch (error) {
+        await file.close();
+        throw error;
+      }
+    };
 
     // 2. One append commit: replaceFile keeps the file's security descriptor, attributes and times.
-    const image = await openWindowsImage(editable, location.index);
+    const image = await openWindowsImage(editable, location.index, patched ? { base: wimBase } : {});
     try {
       image.writeFile(ref.path, bytes);
       await image.commit();
@@ -422,7 +448,9 @@ export async function writeImageFile(ref: ImagePath, bytes: Uint8Array, options:
       finished = join(work, 'edit.esd');
       await exportImages(editable, 'all', finished, { solid: true, compress: 'lzms', progress: options.progress });
     }
-    if (target.kind === 'iso') {
+    if (patched) {
+      await remasterIso(resolve(cwd, location.file), target.written, { patch: { [inner as string]: { local: editable, head: WIM_HEADER_SIZE } }, progress: options.progress });
+    } else if (target.kind === 'iso') {
       await remasterIso(resolve(cwd, location.file), target.written, { replace: { [inner as string]: finished }, progress: options.progress });
     } else await withAtomicOutput(target.written, (partial) => moveFile(finished, partial));
     return target;

@@ -73,6 +73,19 @@ describe('paths into images on the command line', () => {
     await runTool('7zz', ['x', '-y', `-o${at('new-media')}`, at('new.iso'), 'sources/install.wim']);
     await runTool('wimlib-imagex', ['extract', at('new-media/sources/install.wim'), '1', SOFTWARE, `--dest-dir=${at('new-hive')}`, '--no-acls']);
     assert.equal((await runTool('hivexget', [at('new-hive/SOFTWARE'), 'Policies\\DeployForge', 'Marker'])).stdout.trim(), 'from an image path');
+    // The edit is a patch over the source's install.wim, which keeps its sectors in the new ISO.
+    await runTool('wimlib-imagex', ['verify', at('new-media/sources/install.wim')]);
+    const { FileSource } = await import('../../src/util/byte-source.js');
+    const { openIso } = await import('../../src/formats/iso/index.js');
+    const startOf = async (iso: string) => {
+      const file = await FileSource.open(at(iso));
+      try {
+        return (await (await openIso(file)).stat('sources/install.wim'))?.extents[0].offset;
+      } finally {
+        await file.close();
+      }
+    };
+    assert.equal(await startOf('new.iso'), await startOf('sample.iso'));
     const diff = await cli('reg', 'diff', `sample.iso:install:1:${SOFTWARE}`, `new.iso:install:1:${SOFTWARE}`);
     assert.equal(diff.code, 0, diff.stderr);
     assert.match(diff.stdout, /"Marker"="from an image path"/);

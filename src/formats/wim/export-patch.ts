@@ -11,7 +11,7 @@ import { InputError } from '../../errors.js';
 import type { ByteSource } from '../../util/byte-source.js';
 import { readAhead } from '../../util/copy.js';
 import { partialPathFor } from '../../util/fs.js';
-import { type BlobTableRow, serializeBlobTable } from './blob-table-write.js';
+import { type BlobTableRow, serializeBlobTable, writeResourceHeader } from './blob-table-write.js';
 import { exportedHeader, keptResources, rawExportRefusal } from './export-raw.js';
 import { WIM_HEADER_SIZE } from './header.js';
 import { openWim } from './wim-file.js';
@@ -88,5 +88,29 @@ export async function materializePatch(path: string, base: ByteSource): Promise<
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** A patch over `source` that changes nothing yet: its header (with no integrity table, which an
+ *  edit over a base cannot update) and a hole where every other byte is the source's. Edits
+ *  opened with `base` then append to it (the one-step edit of a WIM inside an ISO). */
+export async function createIdentityPatch(source: ByteSource, target: string): Promise<void> {
+  const wim = await openWim(source);
+  const refusal = rawExportRefusal(wim);
+  if (refusal) throw new InputError('DF_WIM_RAW_EXPORT', `${source.name} cannot be edited over itself: ${refusal}`);
+  const header = Buffer.from(await source.read(0, WIM_HEADER_SIZE));
+  writeResourceHeader(header, 0x7c, { sizeInWim: 0, rawFlags: 0, offset: 0, originalSize: 0 });
+  const partial = partialPathFor(target);
+  const handle = await open(partial, 'w');
+  try {
+    await handle.truncate(source.size);
+    for (let done = 0; done < header.length; ) done += (await handle.write(header, done, header.length - done, done)).bytesWritten;
+    await handle.sync();
+    await handle.close();
+    await rename(partial, target);
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(partial, { force: true });
+    throw error;
   }
 }

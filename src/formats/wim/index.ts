@@ -5,7 +5,7 @@ export { rollbackWim, takeWimCheckpoint, type WimCheckpoint } from './checkpoint
 export { type DecompressorLoader, getDecompressor, hasDecompressor, registerDecompressor } from './codecs.js';
 export { parseDentry, type WimDentryRecord, type WimStream, type WimStreamType } from './dentry.js';
 export { type AddFileOptions, openWimBytes, openWimEdit, type WimCommitResult, type WimEdit, type WimEditOptions } from './edit.js';
-export { exportImagesAsPatch, materializePatch, type PatchExportOptions, type PatchExportResult } from './export-patch.js';
+export { createIdentityPatch, exportImagesAsPatch, materializePatch, type PatchExportOptions, type PatchExportResult } from './export-patch.js';
 export { exportImagesRaw, type RawExportOptions, rawExportRefusal } from './export-raw.js';
 export {
   parseWimHeader,

@@ -11,12 +11,16 @@ import { type IsoImage, openIso } from '../formats/iso/index.js';
 import {
   createIdentityPatch,
   exportImages,
+  materializePatch,
   openWim,
+  openWimEdit,
   openWimImage,
   openWimSet,
   rawExportRefusal,
   WIM_HEADER_SIZE,
   WIM_VERSION_DEFAULT,
+  type WimCommitResult,
+  type WimEdit,
   type WimFile,
   type WimImage,
 } from '../formats/wim/index.js';
@@ -454,6 +458,71 @@ export async function writeImageFile(ref: ImagePath, bytes: Uint8Array, options:
       await remasterIso(resolve(cwd, location.file), target.written, { replace: { [inner as string]: finished }, progress: options.progress });
     } else await withAtomicOutput(target.written, (partial) => moveFile(finished, partial));
     return target;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A one-step build from a WIM inside an ISO: `apply` stages edits on image `location.index`,
+ * which are committed to a patch over that WIM (nothing of the image is copied), and the result
+ * is written to `out`: a new ISO remastered in place (`.iso`), or the edited WIM alone (`.wim`).
+ * Solid (ESD) images are refused: they cannot take an append commit.
+ */
+export async function editWimInIso(
+  location: WimLocation,
+  out: string,
+  apply: (edit: WimEdit) => Promise<void>,
+  options: { cwd?: string; progress?: ProgressSink } = {},
+): Promise<WimCommitResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const isoPath = resolve(cwd, location.file);
+  const written = resolve(cwd, out);
+  if (await isSameFile(isoPath, written))
+    throw new InputError('DF_IMAGE_OUT_IS_SOURCE', `-o ${out} is the source image itself, which is never changed in place: give a new file name`);
+  const kind = extname(written).toLowerCase();
+  if (kind !== '.iso' && kind !== '.wim') throw new UsageError('DF_IMAGE_OUT_KIND', `-o ${out}: name a new .iso (the whole media) or .wim (the edited WIM alone)`);
+  const iso = await FileSource.open(isoPath);
+  let inner: string;
+  try {
+    inner = await findWimInIso(await openIso(iso), location);
+  } finally {
+    await iso.close();
+  }
+  const base = async (): Promise<ByteSource> => {
+    const file = await FileSource.open(isoPath);
+    try {
+      const wim = await (await openIso(file)).openFile(inner);
+      return { size: wim.size, name: wim.name, read: (offset, length) => wim.read(offset, length), close: () => file.close() };
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+  };
+  const work = await mkdtemp(join(dirname(written), '.deployforge-edit-'));
+  try {
+    const patch = join(work, 'edit.wim');
+    const source = await base();
+    try {
+      await createIdentityPatch(source, patch);
+    } finally {
+      await source.close();
+    }
+    const edit = await openWimEdit(patch, location.index, { base });
+    await apply(edit);
+    const result = await edit.commit();
+    if (kind === '.iso') {
+      await remasterIso(isoPath, written, { patch: { [inner]: { local: patch, head: WIM_HEADER_SIZE } }, progress: options.progress });
+    } else {
+      const full = await base();
+      try {
+        await materializePatch(patch, full);
+      } finally {
+        await full.close();
+      }
+      await withAtomicOutput(written, (partial) => moveFile(patch, partial));
+    }
+    return result;
   } finally {
     await rm(work, { recursive: true, force: true });
   }

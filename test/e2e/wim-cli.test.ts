@@ -169,6 +169,58 @@ describe('deployforge wim on a WIM inside an ISO', () => {
   });
 });
 
+describe('deployforge wim update X.iso:install:N -o NEW', () => {
+  test('edits install.wim inside the ISO into a new ISO (in place) or a new WIM; the ISO is untouched; replaced files keep their SD', async () => {
+    const tmp = await makeTempDir();
+    try {
+      const { makeSampleMedia } = await import('../../src/sample/sample-media.js');
+      const iso = join(tmp.path, 'sample.iso');
+      await makeSampleMedia(iso, { sizeMb: 8, editions: 2, seed: 41 });
+      const before = await sha(iso);
+      const hive = join(tmp.path, 'SOFTWARE');
+      await writeFile(hive, Buffer.alloc(16384, 0x33));
+      await writeFile(join(tmp.path, 'note.txt'), 'added through the ISO\r\n');
+      const args = (out: string) => [
+        'wim',
+        'update',
+        '--json',
+        `${iso}:install:2`,
+        '--replace',
+        `/Windows/System32/config/SOFTWARE=${hive}`,
+        '--add',
+        `/DeployForge/note.txt=${join(tmp.path, 'note.txt')}`,
+        '-o',
+        out,
+      ];
+      for (const out of [join(tmp.path, 'new.iso'), join(tmp.path, 'new.wim')]) {
+        const run = await runCliCaptured(args(out));
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(JSON.parse(run.stdout).changed, true);
+      }
+      assert.equal(await sha(iso), before, 'the source ISO is never changed');
+      await runTool('7zz', ['x', '-y', `-o${join(tmp.path, 'x')}`, join(tmp.path, 'new.iso'), 'sources/install.wim']);
+      for (const wim of [join(tmp.path, 'x', 'sources', 'install.wim'), join(tmp.path, 'new.wim')]) {
+        await runTool('wimlib-imagex', ['verify', wim]);
+        const dest = join(tmp.path, `e-${wim.length}`);
+        await runTool('wimlib-imagex', ['extract', wim, '2', '/DeployForge/note.txt', '/Windows/System32/config/SOFTWARE', `--dest-dir=${dest}`, '--no-acls']);
+        assert.equal(await readFile(join(dest, 'note.txt'), 'utf8'), 'added through the ISO\r\n');
+        assert.deepEqual(await readFile(join(dest, 'SOFTWARE')), Buffer.alloc(16384, 0x33));
+      }
+      // The replaced hive keeps its metadata (security descriptor, attributes, creation time).
+      const meta = async (spec: string) => {
+        const e = JSON.parse((await runCliCaptured(['wim', 'stat', '--json', spec, '/Windows/System32/config/SOFTWARE'])).stdout) as Record<string, unknown>;
+        return { sd: e.securityDescriptor, attributes: e.attributes, created: e.created };
+      };
+      assert.deepEqual(await meta(`${join(tmp.path, 'new.iso')}:install:2`), await meta(`${iso}:install:2`));
+      const missingOut = await runCliCaptured(['wim', 'update', `${iso}:install:2`, '--delete', '/DeployForge']);
+      assert.equal(missingOut.code, 2);
+      assert.match(missingOut.stderr, /DF_IMAGE_NEEDS_OUT/);
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});
+
 describe('deployforge wim export --raw', () => {
   test('copies chosen editions out of an ISO as stored, by index and by name; wimlib verifies the result; an ESD is refused', async () => {
     const tmp = await makeTempDir();

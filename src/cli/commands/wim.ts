@@ -15,6 +15,8 @@ import {
   splitWim,
   verifyWim,
   type WimCheckpoint,
+  type WimCommitResult,
+  type WimEdit,
   type WimEntryStat,
   type WimImage,
 } from '../../formats/wim/index.js';
@@ -22,7 +24,7 @@ import { inspectPath, inspectSource } from '../../inspect/inspect.js';
 import { filetimeToIso } from '../../util/binary.js';
 import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
-import { parseWimLocation, withWimImage, withWimSource } from '../image-path.js';
+import { editWimInIso, parseWimLocation, withWimImage, withWimSource } from '../image-path.js';
 import type { CommandEnv } from '../main.js';
 import { collectList, collectPair } from '../options.js';
 import { formatSize, renderInspect } from '../render-inspect.js';
@@ -88,36 +90,54 @@ export function registerWimCommand(program: Command, env: CommandEnv): void {
     .option('--mkdir <image>', 'create a folder (repeatable)', collectList, [])
     .option('--rename <from=to>', 'rename or move (repeatable)', collectPair, {})
     .option('--checkpoint <file>', 'write a checkpoint before committing, for `wim rollback`')
+    .option('-o, --out <file>', 'for a WIM inside an ISO (X.iso:install:N): the new .iso (remastered in place) or .wim to write; the ISO is never changed')
     .action(
       async (
         spec: string,
-        opts: { replace: Record<string, string>; add: Record<string, string>; delete: string[]; mkdir: string[]; rename: Record<string, string>; checkpoint?: string },
+        opts: {
+          replace: Record<string, string>;
+          add: Record<string, string>;
+          delete: string[];
+          mkdir: string[];
+          rename: Record<string, string>;
+          checkpoint?: string;
+          out?: string;
+        },
       ) => {
         const ctx = env.ctx();
-        const { file, inIso, index } = parseWimLocation(spec, { cwd: ctx.io.cwd });
-        if (inIso !== undefined)
-          throw new UsageError(
-            'DF_USAGE',
-            `wim update edits a WIM file in place, not ${inIso} inside ${file}: extract it first, or use 'deployforge reg … -o NEW.iso' for a one-step build`,
-          );
-        const edit = await openWimEdit(resolve(ctx.io.cwd, file), index);
-        for (const dir of opts.mkdir) edit.mkdir(dir);
-        for (const [from, to] of Object.entries(opts.rename)) edit.rename(from, to);
-        for (const target of opts.delete) edit.delete(target);
-        for (const [image, local] of Object.entries(opts.replace)) edit.replaceFile(image, resolve(ctx.io.cwd, local));
-        for (const [image, local] of Object.entries(opts.add)) {
-          const where = resolve(ctx.io.cwd, local);
-          if ((await stat(where)).isDirectory()) await edit.addTree(image, where);
-          else edit.addFile(image, where);
+        const location = parseWimLocation(spec, { cwd: ctx.io.cwd });
+        const { file, inIso, index } = location;
+        const stage = async (edit: WimEdit) => {
+          for (const dir of opts.mkdir) edit.mkdir(dir);
+          for (const [from, to] of Object.entries(opts.rename)) edit.rename(from, to);
+          for (const target of opts.delete) edit.delete(target);
+          for (const [image, local] of Object.entries(opts.replace)) edit.replaceFile(image, resolve(ctx.io.cwd, local));
+          for (const [image, local] of Object.entries(opts.add)) {
+            const where = resolve(ctx.io.cwd, local);
+            if ((await stat(where)).isDirectory()) await edit.addTree(image, where);
+            else edit.addFile(image, where);
+          }
+        };
+        const describe = (result: WimCommitResult) =>
+          result.changed ? `committed: ${result.blobsWritten} new blobs, ${result.blobsReused} reused, ${formatSize(result.bytesAppended)} appended` : 'nothing to change';
+        if (inIso !== undefined) {
+          // A one-step build: the ISO is only read.
+          if (!opts.out) throw new UsageError('DF_IMAGE_NEEDS_OUT', `${inIso} is inside ${file}, which is never changed in place: give -o NEW.iso (or NEW.wim)`);
+          if (opts.checkpoint) throw new UsageError('DF_USAGE', '--checkpoint applies to a WIM file edited in place, not to a one-step build with -o');
+          const result = await editWimInIso(location, opts.out, stage, { cwd: ctx.io.cwd, progress: ctx.progress });
+          const out = resolve(ctx.io.cwd, opts.out);
+          ctx.result({ ...result, out }, () => `${describe(result)} → ${out}`);
+          return;
         }
+        if (opts.out) throw new UsageError('DF_USAGE', '-o is for a WIM inside an ISO; a WIM file is edited in place (copy it first to keep the original)');
+        const edit = await openWimEdit(resolve(ctx.io.cwd, file), index);
+        await stage(edit);
         if (opts.checkpoint) {
           const cp = await edit.checkpoint();
           await writeFileAtomic(resolve(ctx.io.cwd, opts.checkpoint), JSON.stringify({ ...cp, header: Buffer.from(cp.header).toString('base64') }));
         }
         const result = await edit.commit();
-        ctx.result(result, () =>
-          result.changed ? `committed: ${result.blobsWritten} new blobs, ${result.blobsReused} reused, ${formatSize(result.bytesAppended)} appended` : 'nothing to change',
-        );
+        ctx.result(result, () => describe(result));
       },
     );
 

@@ -139,6 +139,8 @@ describe('install.wim in ISO builds: patch (default) and compact', () => {
     assert.equal(run.code, 0, run.stderr);
     const size = (JSON.parse(run.stdout) as { expectedSize: { isoLayout: string; iso: number } }).expectedSize;
     assert.equal(size.isoLayout, 'patch');
+    const text = await runCliCaptured(['plan', file, '--source', source]);
+    assert.match(text.stdout, /an ISO-only build patches install\.wim over the source's \(1 dropped edition\(s\) stay as unreferenced data\)/);
     assert.ok(size.iso >= (await stat(source)).size);
   });
 });

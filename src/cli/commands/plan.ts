@@ -69,6 +69,11 @@ export function registerPlanCommand(program: Command, env: CommandEnv): void {
             ]),
           ]),
           `expected size: install image ${formatSize(plan.expectedSize.installImage)}${plan.expectedSize.iso !== undefined ? `, ISO ${formatSize(plan.expectedSize.iso)}` : ''} (${plan.expectedSize.note})`,
+          ...(plan.expectedSize.isoLayout === 'patch'
+            ? [
+                `an ISO-only build patches install.wim over the source's (${plan.sourceEditions - plan.editions.length} dropped edition(s) stay as unreferenced data); options.compact: true writes only the kept editions`,
+              ]
+            : []),
         ].join('\n'),
       );
     });

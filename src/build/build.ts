@@ -9,7 +9,7 @@ import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writ
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DeployForgeError, InputError, OperationError } from '../errors.js';
-import { openIso } from '../formats/iso/index.js';
+import { openFileInIsoPath, openIso } from '../formats/iso/index.js';
 import { exportImages, exportImagesAsPatch, exportImagesRaw, openWim, rawExportRefusal, setImageProperties, setWimGuid, splitWim, WIM_HEADER_SIZE } from '../formats/wim/index.js';
 import { openWindowsImage } from '../image/windows-image.js';
 import { writeMediaFolder } from '../media/folder.js';
@@ -230,16 +230,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     // and the ISO keeps its resources at their sectors. Other outputs need a standalone WIM.
     const exportEntry = journal.last('export') as Extract<JournalEntry, { stage: 'export' }> | undefined;
     const patch = exportEntry ? exportEntry.patch === true : isIso && raw && plan.expectedSize.isoLayout === 'patch' && !wimOut && !esdOut && !swmOut && !folderOut;
-    const installBase = async (): Promise<ByteSource> => {
-      const file = await FileSource.open(options.source);
-      try {
-        const image = await (await openIso(file)).openFile(inner);
-        return { size: image.size, name: image.name, read: (offset, length) => image.read(offset, length), close: () => file.close() };
-      } catch (error) {
-        await file.close();
-        throw error;
-      }
-    };
+    const installBase = () => openFileInIsoPath(options.source, inner);
     const installOptions = patch ? { ...imageOptions, base: installBase } : imageOptions;
     // With install.wim patched, the ISO output is a kernel-side copy of the source with a few
     // sectors changed (remasterIso in place); the copy is begun now, beside the output, so it runs

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
-import { type IsoImage, openIso } from '../formats/iso/index.js';
+import { type IsoImage, openFileInIsoPath, openIso } from '../formats/iso/index.js';
 import {
   createIdentityPatch,
   exportImages,
@@ -425,16 +425,7 @@ export async function writeImageFile(ref: ImagePath, bytes: Uint8Array, options:
       await exportImages(local, 'all', editable, { compress: 'lzx', progress: options.progress });
       if (inner !== undefined) await rm(local, { force: true });
     } else if (!patched && local !== editable) await copyFile(local, editable);
-    const wimBase = async (): Promise<ByteSource> => {
-      const file = await FileSource.open(resolve(cwd, location.file));
-      try {
-        const wim = await (await openIso(file)).openFile(inner as string);
-        return { size: wim.size, name: wim.name, read: (offset, length) => wim.read(offset, length), close: () => file.close() };
-      } catch (error) {
-        await file.close();
-        throw error;
-      }
-    };
+    const wimBase = () => openFileInIsoPath(resolve(cwd, location.file), inner as string);
 
     // 2. One append commit: replaceFile keeps the file's security descriptor, attributes and times.
     const image = await openWindowsImage(editable, location.index, patched ? { base: wimBase } : {});
@@ -489,16 +480,7 @@ export async function editWimInIso(
   } finally {
     await iso.close();
   }
-  const base = async (): Promise<ByteSource> => {
-    const file = await FileSource.open(isoPath);
-    try {
-      const wim = await (await openIso(file)).openFile(inner);
-      return { size: wim.size, name: wim.name, read: (offset, length) => wim.read(offset, length), close: () => file.close() };
-    } catch (error) {
-      await file.close();
-      throw error;
-    }
-  };
+  const base = () => openFileInIsoPath(isoPath, inner);
   const work = await mkdtemp(join(dirname(written), '.deployforge-edit-'));
   try {
     const patch = join(work, 'edit.wim');

@@ -21,6 +21,11 @@ export async function writeInPieces(handle: FileHandle, data: Uint8Array): Promi
   }
 }
 
+/** Writes all of `bytes` at `position` (one write may take fewer bytes than asked). */
+export async function writeAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+}
+
 /** Writes `data` to `target` atomically. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await withAtomicOutput(target, async (partial) => {

@@ -2,7 +2,7 @@
 // (as Windows reads install media), else Joliet, else Rock Ridge, else plain ISO 9660 names.
 // Files are opened as ExtentSources over the image, never extracted. Writing is not done here.
 import { DeployForgeError, FormatError, InputError } from '../../errors.js';
-import type { ByteSource, Extent } from '../../util/byte-source.js';
+import { type ByteSource, type Extent, FileSource } from '../../util/byte-source.js';
 import { type ElToritoEntry, readBootCatalog } from './el-torito.js';
 import { decodeAsciiId, parseElToritoBootRecord, parseVolumeDescriptor, VD_BOOT_RECORD, VD_PRIMARY, VD_SUPPLEMENTARY, type VolumeDescriptor } from './iso9660-descriptors.js';
 import { parseDirectoryRecord } from './iso9660-directory.js';
@@ -298,4 +298,17 @@ export async function openIso(source: ByteSource, options: OpenIsoOptions = {}):
   const image = new OpenedIso(source, tree, volumeLabel, trees, bootCatalog);
   await image.resolveBootPaths();
   return image;
+}
+
+/** The file at `inner` in the ISO at `isoPath`, read through its extents, as a source that owns
+ *  the ISO: closing it closes the file (for callers that reopen it on demand). */
+export async function openFileInIsoPath(isoPath: string, inner: string): Promise<ByteSource> {
+  const file = await FileSource.open(isoPath);
+  try {
+    const image = await (await openIso(file)).openFile(inner);
+    return { size: image.size, name: image.name, read: (offset, length) => image.read(offset, length), close: () => file.close() };
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
 }

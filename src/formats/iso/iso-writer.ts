@@ -9,7 +9,7 @@ import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
 import { FileSource } from '../../util/byte-source.js';
 import { kernelCopy, readAhead } from '../../util/copy.js';
-import { withAtomicOutput } from '../../util/fs.js';
+import { withAtomicOutput, writeAt } from '../../util/fs.js';
 import { bootCatalog, bootRecordDescriptor, type CatalogEntry, MAX_BOOT_ENTRIES } from './eltorito-write.js';
 import {
   assignIsoNames,
@@ -727,12 +727,7 @@ export async function writeIsoFile(
 ): Promise<{ size: number; plan: IsoPlan /** Whether onBaseChunk saw the whole base. */; baseFed: boolean }> {
   const plan = planIso(files, options);
   const base = plan.keptSectors > 0 ? options.base : undefined;
-  const pwriteTo = (handle: FileHandle) => async (chunk: Uint8Array, position: number) => {
-    for (let at = 0; at < chunk.length; ) {
-      const { bytesWritten } = await handle.write(chunk, at, chunk.length - at, position + at);
-      at += bytesWritten;
-    }
-  };
+  const pwriteTo = (handle: FileHandle) => (chunk: Uint8Array, position: number) => writeAt(handle, chunk, position);
   await withAtomicOutput(outPath, async (partial) => {
     if (base) return writeOverBase(plan, base, partial, options, pwriteTo);
     const handle = await open(partial, 'w');

@@ -10,7 +10,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import type { ByteSource } from '../../util/byte-source.js';
 import { readAhead } from '../../util/copy.js';
-import { partialPathFor } from '../../util/fs.js';
+import { partialPathFor, writeAt } from '../../util/fs.js';
 import { type BlobTableRow, serializeBlobTable, writeResourceHeader } from './blob-table-write.js';
 import { exportedHeader, keptResources, rawExportRefusal } from './export-raw.js';
 import { WIM_HEADER_SIZE } from './header.js';
@@ -58,12 +58,9 @@ export async function exportImagesAsPatch(source: ByteSource, indexes: readonly 
   const handle = await open(partial, 'w');
   try {
     await handle.truncate(source.size); // the hole: the source's bytes
-    const put = async (bytes: Uint8Array, at: number) => {
-      for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
-    };
-    await put(table, tableAt);
-    await put(xml, xmlAt);
-    await put(header, 0);
+    await writeAt(handle, table, tableAt);
+    await writeAt(handle, xml, xmlAt);
+    await writeAt(handle, header, 0);
     await handle.sync();
     await handle.close();
     await rename(partial, target);
@@ -82,7 +79,7 @@ export async function materializePatch(path: string, base: ByteSource): Promise<
   try {
     let at = WIM_HEADER_SIZE;
     for await (const piece of readAhead(base, WIM_HEADER_SIZE, base.size - WIM_HEADER_SIZE)) {
-      for (let done = 0; done < piece.length; ) done += (await handle.write(piece, done, piece.length - done, at + done)).bytesWritten;
+      await writeAt(handle, piece, at);
       at += piece.length;
     }
     await handle.sync();
@@ -104,7 +101,7 @@ export async function createIdentityPatch(source: ByteSource, target: string): P
   const handle = await open(partial, 'w');
   try {
     await handle.truncate(source.size);
-    for (let done = 0; done < header.length; ) done += (await handle.write(header, done, header.length - done, done)).bytesWritten;
+    await writeAt(handle, header, 0);
     await handle.sync();
     await handle.close();
     await rename(partial, target);

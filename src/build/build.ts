@@ -108,11 +108,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const clock = deterministic ? deterministicClock() : undefined;
   const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
   await preflight(options, plan, { isoOut, wimOut, esdOut, swmOut, folderOut });
-  // The source's SHA-256 feeds the lockfile and a deterministic build's IDs. A deterministic
-  // build needs it early, so a worker hashes the source from the start; otherwise the ISO pass
-  // hashes it from the reads it makes anyway (sectors the output shares with the source are read
-  // once for both digests), and the worker runs only when that pass did not. The workspace is
-  // found again by the source's path, size and modification time.
+  // The source's SHA-256 feeds the lockfile and a deterministic build's IDs: a worker reads and
+  // hashes the source from the start, beside the edits and the copy (the source is read twice,
+  // here and by the copy, but from the page cache a read costs far less than passing the bytes
+  // through this thread to a hasher). The workspace is found again by the source's path, size
+  // and modification time.
   // A digest remembered from an earlier build of the very same file (digest-cache.ts) is used as is.
   const sourceInfo = await stat(options.source);
   const digestCache = join(options.workDir ?? tmpdir(), 'deployforge-sha256');
@@ -120,11 +120,13 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const hashStartedAt = Date.now();
   const cachedSource = await cachedSha256(digestCache, sourceIdentity);
   let sourceDigestPromise: Promise<{ sha256: string }> | undefined = cachedSource ? Promise.resolve({ sha256: cachedSource }) : undefined;
+  // Stopped when the build fails, so a failed build run in a long-lived process does not leave
+  // a worker reading the rest of a multi-GB source.
+  const hashing = new AbortController();
   const sourceDigest = () => {
-    sourceDigestPromise ??= sha256FileOffThread(options.source);
+    sourceDigestPromise ??= sha256FileOffThread(options.source, hashing.signal);
     return sourceDigestPromise;
   };
-  if (deterministic) sourceDigest().catch(() => {}); // awaited below
   aborted();
   const stepDigests = loaded.steps.map((s) => ({
     index: s.index,
@@ -205,6 +207,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const bootWorkspace = join(work, 'boot.wim');
   let earlyCopy: ReturnType<typeof startSourceCopy> | undefined;
   try {
+    sourceDigest().catch(() => {}); // awaited for the lockfile; hashed beside the edits and the copy
     step(0);
     // 1. The install image, out of the ISO (or the WIM given as the source).
     const inner = plan.installImage.slice(plan.installImage.lastIndexOf(':') + 1);
@@ -414,11 +417,11 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       // Hashed on a worker thread as it is written (a bounded backlog, no second read of the ISO).
       const changes = await mediaChanges();
       const hash = startStreamHasher();
-      const sourceHash = sourceDigestPromise ? undefined : startStreamHasher();
-      const remastered = await remasterIso(options.source, isoOut, {
+      await remasterIso(options.source, isoOut, {
         onChunk: (chunk) => hash.update(chunk),
+        // Runs kept from the source are read by the hash worker itself.
+        onSourceRange: (offset, length) => hash.updateFromFile(options.source, offset, length),
         sourceCopy: earlyCopy,
-        onSourceChunk: sourceHash ? (chunk) => sourceHash.update(chunk) : undefined,
         signal: options.signal,
         ...changes,
         label: loaded.recipe.outputs?.iso?.label ?? loaded.recipe.options?.label,
@@ -429,15 +432,10 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
       })
         .catch((error) => {
           hash.abort();
-          sourceHash?.abort();
           throw error;
         })
         .finally(() => earlyCopy?.discard()); // an unused copy (a fresh layout) goes at once
       digests.set(isoOut, await hash.digest());
-      if (sourceHash && remastered.sourceFed) {
-        sourceDigestPromise = sourceHash.digest().then((sha256) => ({ sha256 }));
-        sourceDigestPromise.catch(() => {}); // awaited for the lockfile
-      } else sourceHash?.abort();
       await record('iso', isoOut);
     }
     if (folderOut && !(await reuse('folder', folderOut))) {
@@ -511,6 +509,7 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     return { outputs, editions, answerFile, lockfile, installLayout: patch ? 'patch' : 'compact', warnings };
   } catch (error) {
     // Back to the last finished stage, so the workspace is consistent for --resume.
+    hashing.abort(error);
     await earlyCopy?.discard().catch(() => {});
     await context?.abandon().catch(() => {});
     await journal.rollbackTo().catch(() => {});

@@ -38,9 +38,10 @@ export interface RemasterOptions {
   progress?: ProgressSink;
   /** Sees every byte of the new image in order as it is written. */
   onChunk?: (chunk: Uint8Array) => void | Promise<void>;
-  /** With onChunk, in place: sees every byte of the source in order, from the same read (the
-   *  result's sourceFed says whether it did; a fresh layout does not feed it). */
-  onSourceChunk?: (chunk: Uint8Array) => void | Promise<void>;
+  /** With onChunk, in place: the runs of the new image that are the source's own bytes at the
+   *  same offset come here as ranges, unread, instead of through onChunk (for a hash worker that
+   *  reads the source itself). A fresh layout never calls it. */
+  onSourceRange?: (offset: number, length: number) => void | Promise<void>;
   /** Stops the write; nothing is left at the output path. */
   signal?: AbortSignal;
   /** Keep unchanged files at their sectors over a kernel-side copy of the source. Default: yes,
@@ -61,8 +62,6 @@ export interface RemasterResult {
   boot: IsoBootEntry[];
   /** Bytes of unchanged files kept at their sectors over the kernel-side copy (0 with inPlace: false). */
   keptBytes: number;
-  /** Whether onSourceChunk saw the whole source. */
-  sourceFed: boolean;
 }
 
 const norm = (path: string) => `/${path.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`;
@@ -172,7 +171,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
 
     const inPlace = options.inPlace ?? droppedBytes <= source.size / 4;
     if (!inPlace) for (const file of files) file.inBase = undefined;
-    const { size, plan, baseFed } = await writeIsoFile(
+    const { size, plan } = await writeIsoFile(
       files,
       {
         volumeLabel: options.label ?? iso.volumeLabel,
@@ -182,7 +181,7 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
         timestamp: options.timestamp,
         progress: options.progress,
         onChunk: options.onChunk,
-        onBaseChunk: options.onSourceChunk,
+        onBaseRange: options.onSourceRange,
         signal: options.signal,
         base: inPlace ? { path: sourcePath, size: source.size, copied: options.sourceCopy?.copy, copiedPath: options.sourceCopy?.path } : undefined,
       },
@@ -196,7 +195,6 @@ export async function remasterIso(sourcePath: string, outPath: string, options: 
       removed: [...removedSeen],
       boot,
       keptBytes: plan.keptSectors * 2048,
-      sourceFed: baseFed,
     };
   } finally {
     for (const o of opened) await o.close();

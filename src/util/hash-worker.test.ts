@@ -16,6 +16,12 @@ test('sha256FileOffThread agrees with node:crypto; a missing file is an error', 
     await writeFile(file, bytes);
     assert.deepEqual(await sha256FileOffThread(file), { sha256: expected, size: bytes.length });
     await assert.rejects(sha256FileOffThread(join(tmp.path, 'missing')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    // Stopped: the promise rejects with the reason at once (the worker is terminated).
+    const stop = new AbortController();
+    const stopped = sha256FileOffThread(file, stop.signal);
+    stop.abort(new Error('build failed'));
+    await assert.rejects(stopped, /build failed/);
+    await assert.rejects(sha256FileOffThread(file, stop.signal), /build failed/);
   } finally {
     await tmp.cleanup();
   }
@@ -56,4 +62,50 @@ test('startStreamHasher: any split into chunks (empty, tiny, larger than a ring 
     ),
     { seed: 777, numRuns: 25 },
   );
+});
+
+test('startStreamHasher: ranges the worker reads from a file, mixed with chunks, hash as the bytes they stand for', async () => {
+  const { default: fc } = await import('fast-check');
+  const tmp = await makeTempDir();
+  try {
+    const file = Buffer.alloc(2 * 1024 * 1024 + 5);
+    for (let i = 0; i < file.length; i++) file[i] = (i * 2654435761) >>> 26;
+    const path = join(tmp.path, 'base.bin');
+    await writeFile(path, file);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.record({ offset: fc.nat(file.length), length: fc.nat(1536 * 1024) }).map((r) => ({ ...r, length: Math.min(r.length, file.length - r.offset) })),
+            fc.uint8Array({ maxLength: 2000 }),
+          ),
+          { maxLength: 12 },
+        ),
+        async (parts) => {
+          const hasher = startStreamHasher();
+          const expected = createHash('sha256');
+          for (const part of parts) {
+            if (part instanceof Uint8Array) {
+              await hasher.update(part);
+              expected.update(part);
+            } else {
+              hasher.updateFromFile(path, part.offset, part.length);
+              expected.update(file.subarray(part.offset, part.offset + part.length));
+            }
+          }
+          assert.equal(await hasher.digest(), expected.digest('hex'));
+        },
+      ),
+      { seed: 4242, numRuns: 30 },
+    );
+    // A range past the file's end: the file changed under the hash.
+    const short = startStreamHasher();
+    short.updateFromFile(path, file.length - 10, 20);
+    await assert.rejects(short.digest(), (e: Error & { code?: string }) => e.code === 'DF_SOURCE_CHANGED' && e.name === 'InputError');
+    const missing = startStreamHasher();
+    missing.updateFromFile(join(tmp.path, 'gone.bin'), 0, 1);
+    await assert.rejects(missing.digest(), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  } finally {
+    await tmp.cleanup();
+  }
 });

@@ -95,9 +95,11 @@ export interface IsoWriteOptions {
     /** Where that copy is being written (for progress). */
     copiedPath?: string;
   };
-  /** With a base and onChunk: sees every byte of the base image in order, read in the same pass
-   *  that feeds onChunk (the sectors both share are read once), e.g. to hash the source too. */
-  onBaseChunk?: (chunk: Uint8Array) => void | Promise<void>;
+  /** With a base and onChunk: the runs of the output that are the base's own bytes at the same
+   *  offset come here as ranges, unread, instead of through onChunk; the output is then onChunk's
+   *  bytes and these ranges, in order. For a consumer that reads the base itself (a hash worker),
+   *  so those bytes do not pass through this thread. */
+  onBaseRange?: (offset: number, length: number) => void | Promise<void>;
 }
 
 /** What the ISO 9660 tree of a 'udf' image holds: a note that the files are in the UDF tree (our
@@ -640,7 +642,14 @@ type ChunkKind = 'data' | 'zeros' | 'base';
 
 /** Emits the planned image in sector order. Bytes already in the base image are read (from the
  *  files' sources) only when `readBase` is set, e.g. to hash the whole output; otherwise skipped. */
-async function emitIso(plan: IsoPlan, put: (chunk: Uint8Array, position: number, kind: ChunkKind) => Promise<void>, readBase: boolean, reportProgress = true): Promise<void> {
+async function emitIso(
+  plan: IsoPlan,
+  put: (chunk: Uint8Array, position: number, kind: ChunkKind) => Promise<void>,
+  /** true: kept runs of the base are read and put as 'base' chunks; false: skipped; a function:
+   *  told about them instead of reading them. */
+  readBase: boolean | ((position: number, length: number) => Promise<void>),
+  reportProgress = true,
+): Promise<void> {
   let position = 0; // bytes
   const total = plan.size;
   const progress = () => {
@@ -678,8 +687,9 @@ async function emitIso(plan: IsoPlan, put: (chunk: Uint8Array, position: number,
         // Only the dirty ranges are written; the rest is already in place.
         for (const [from, to, dirty] of baseSegments(part, region.file.input.inBase?.dirty ?? [])) {
           if (dirty) await stream(source, offset + from, to - from, 'data');
-          else if (readBase) await stream(source, offset + from, to - from, 'base');
+          else if (readBase === true) await stream(source, offset + from, to - from, 'base');
           else {
+            if (readBase) await readBase(position, to - from);
             position += to - from;
             progress();
           }
@@ -724,7 +734,7 @@ export async function writeIsoFile(
   files: readonly IsoInputFile[],
   options: IsoWriteOptions,
   outPath: string,
-): Promise<{ size: number; plan: IsoPlan /** Whether onBaseChunk saw the whole base. */; baseFed: boolean }> {
+): Promise<{ size: number; plan: IsoPlan }> {
   const plan = planIso(files, options);
   const base = plan.keptSectors > 0 ? options.base : undefined;
   const pwriteTo = (handle: FileHandle) => (chunk: Uint8Array, position: number) => writeAt(handle, chunk, position);
@@ -747,14 +757,14 @@ export async function writeIsoFile(
       await handle.close();
     }
   });
-  return { size: plan.size, plan, baseFed: base !== undefined && options.onChunk !== undefined && options.onBaseChunk !== undefined };
+  return { size: plan.size, plan };
 }
 
 /** The output starts as a kernel-side copy of the base (copy_file_range, or a reflink); then only
  *  what differs is written: every byte the plan puts over the base, zeros too (what was removed
  *  must not survive), while past the base's end zeros stay holes. With onChunk, a second pass
- *  reads the whole image from its sources in order, alongside the copy and the writes, so hashing
- *  the output costs no extra time. */
+ *  goes through the whole image in order, alongside the copy and the writes, so hashing the
+ *  output needs no second read of it. */
 async function writeOverBase(
   plan: IsoPlan,
   base: NonNullable<IsoWriteOptions['base']>,
@@ -819,37 +829,15 @@ async function writeOverBase(
   };
   const readPass = async () => {
     if (!onChunk) return;
-    const onBase = options.onBaseChunk;
-    const baseFile = onBase ? await FileSource.open(base.path) : undefined;
-    let basePosition = 0;
-    // Feeds the base's bytes up to `end` that were not fed yet, read from the base file.
-    const baseUpTo = async (end: number) => {
-      if (!baseFile || !onBase) return;
-      const stop = Math.min(end, base.size);
-      if (stop <= basePosition) return;
-      for await (const chunk of readAhead(baseFile, basePosition, stop - basePosition, FILE_CHUNK, READ_AHEAD)) await onBase(chunk);
-      basePosition = stop;
-    };
-    try {
-      await emitIso(
-        plan,
-        async (chunk, position, kind) => {
-          signal.throwIfAborted();
-          await onChunk(chunk);
-          if (!onBase) return;
-          await baseUpTo(position);
-          if (kind === 'base' && basePosition === position) {
-            // The same bytes: the base holds them at the same offset.
-            await onBase(chunk);
-            basePosition += chunk.length;
-          } else await baseUpTo(position + chunk.length);
-        },
-        true,
-      );
-      await baseUpTo(base.size);
-    } finally {
-      await baseFile?.close();
-    }
+    const onBaseRange = options.onBaseRange;
+    await emitIso(
+      plan,
+      async (chunk) => {
+        signal.throwIfAborted();
+        await onChunk(chunk);
+      },
+      onBaseRange ? async (position, length) => onBaseRange(position, length) : true,
+    );
   };
   const stopOther = (error: unknown) => {
     internal.abort(error);

@@ -47,7 +47,9 @@ export async function sha256FileOffThread(path: string, signal?: AbortSignal): P
   signal?.addEventListener('abort', stop, { once: true });
   try {
     const answer = result(worker);
-    const { sha256, size } = signal ? await Promise.race([answer, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]) : await answer;
+    const { sha256, size } = signal
+      ? await Promise.race([answer, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))])
+      : await answer;
     return { sha256, size: size ?? 0 };
   } finally {
     signal?.removeEventListener('abort', stop);

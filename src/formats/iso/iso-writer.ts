@@ -7,7 +7,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, type FileHandle, open, rename, stat } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import { type ProgressSink, silentProgress } from '../../progress.js';
-import { FileSource } from '../../util/byte-source.js';
 import { kernelCopy, readAhead } from '../../util/copy.js';
 import { withAtomicOutput, writeAt } from '../../util/fs.js';
 import { bootCatalog, bootRecordDescriptor, type CatalogEntry, MAX_BOOT_ENTRIES } from './eltorito-write.js';
@@ -730,11 +729,7 @@ function isAllZero(chunk: Uint8Array): boolean {
 
 /** Plans and writes an image to `outPath` atomically. Runs of zero chunks become holes in the file.
  *  With a base image the output starts as a copy of it and only what differs is written. */
-export async function writeIsoFile(
-  files: readonly IsoInputFile[],
-  options: IsoWriteOptions,
-  outPath: string,
-): Promise<{ size: number; plan: IsoPlan }> {
+export async function writeIsoFile(files: readonly IsoInputFile[], options: IsoWriteOptions, outPath: string): Promise<{ size: number; plan: IsoPlan }> {
   const plan = planIso(files, options);
   const base = plan.keptSectors > 0 ? options.base : undefined;
   const pwriteTo = (handle: FileHandle) => (chunk: Uint8Array, position: number) => writeAt(handle, chunk, position);

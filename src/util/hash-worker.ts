@@ -3,12 +3,23 @@
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 
+// Hashing runs beside copies that must finish first (the output's flush can only start after
+// its copy), so the hash threads give way: on Linux a thread's own id (from /proc/thread-self)
+// takes its own nice value (setpriority(2) acts on one thread there). Elsewhere they run as they are.
+const LOWER_PRIORITY = `
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, 10);
+} catch {}
+`;
+
 // Plain JavaScript, evaluated as the worker's body: reads and hashes the file at workerData.path
 // through one reused buffer (a fresh buffer per chunk costs page faults on every megabyte).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { openSync, readSync, closeSync } = require('node:fs');
+${LOWER_PRIORITY}
 try {
   const hash = createHash('sha256');
   const fd = openSync(workerData.path, 'r');
@@ -63,6 +74,7 @@ const STREAM_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { openSync, readSync, closeSync } = require('node:fs');
+${LOWER_PRIORITY}
 const hash = createHash('sha256');
 const { shared, slotBytes } = workerData;
 const files = new Map();

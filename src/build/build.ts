@@ -81,6 +81,18 @@ async function copyOut(source: Pick<FileSource, 'size' | 'read'>, target: string
 }
 
 export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): Promise<BuildResult> {
+  // The source's hash starts before the plan and stops when the build fails, so a failed build
+  // in a long-lived process does not leave a worker reading the rest of a multi-GB source.
+  const hashing = new AbortController();
+  try {
+    return await runBuild(loaded, options, hashing.signal);
+  } catch (error) {
+    hashing.abort(error);
+    throw error;
+  }
+}
+
+async function runBuild(loaded: LoadedRecipe, options: BuildOptions, hashing: AbortSignal): Promise<BuildResult> {
   const progress = options.progress ?? silentProgress;
   const recipeDir = dirname(loaded.file);
   const outputsSpec = loaded.recipe.outputs ?? {};
@@ -102,12 +114,6 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     }
   }
 
-  // Plan first: every edition and step is checked before anything is written.
-  const plan = await planBuild(loaded, options.source);
-  const deterministic = options.deterministic ?? loaded.recipe.options?.deterministic ?? false;
-  const clock = deterministic ? deterministicClock() : undefined;
-  const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
-  await preflight(options, plan, { isoOut, wimOut, esdOut, swmOut, folderOut });
   // The source's SHA-256 feeds the lockfile and a deterministic build's IDs: a worker reads and
   // hashes the source from the start, beside the edits and the copy (the source is read twice,
   // here and by the copy, but from the page cache a read costs far less than passing the bytes
@@ -120,13 +126,18 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const hashStartedAt = Date.now();
   const cachedSource = await cachedSha256(digestCache, sourceIdentity);
   let sourceDigestPromise: Promise<{ sha256: string }> | undefined = cachedSource ? Promise.resolve({ sha256: cachedSource }) : undefined;
-  // Stopped when the build fails, so a failed build run in a long-lived process does not leave
-  // a worker reading the rest of a multi-GB source.
-  const hashing = new AbortController();
   const sourceDigest = () => {
-    sourceDigestPromise ??= sha256FileOffThread(options.source, hashing.signal);
+    sourceDigestPromise ??= sha256FileOffThread(options.source, hashing);
     return sourceDigestPromise;
   };
+  sourceDigest().catch(() => {}); // awaited for the lockfile
+
+  // Plan first: every edition and step is checked before anything is written.
+  const plan = await planBuild(loaded, options.source);
+  const deterministic = options.deterministic ?? loaded.recipe.options?.deterministic ?? false;
+  const clock = deterministic ? deterministicClock() : undefined;
+  const imageOptions = clock ? { now: () => clock, hiveNow: () => clock } : {};
+  await preflight(options, plan, { isoOut, wimOut, esdOut, swmOut, folderOut });
   aborted();
   const stepDigests = loaded.steps.map((s) => ({
     index: s.index,
@@ -207,7 +218,6 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
   const bootWorkspace = join(work, 'boot.wim');
   let earlyCopy: ReturnType<typeof startSourceCopy> | undefined;
   try {
-    sourceDigest().catch(() => {}); // awaited for the lockfile; hashed beside the edits and the copy
     step(0);
     // 1. The install image, out of the ISO (or the WIM given as the source).
     const inner = plan.installImage.slice(plan.installImage.lastIndexOf(':') + 1);
@@ -509,7 +519,6 @@ export async function buildRecipe(loaded: LoadedRecipe, options: BuildOptions): 
     return { outputs, editions, answerFile, lockfile, installLayout: patch ? 'patch' : 'compact', warnings };
   } catch (error) {
     // Back to the last finished stage, so the workspace is consistent for --resume.
-    hashing.abort(error);
     await earlyCopy?.discard().catch(() => {});
     await context?.abandon().catch(() => {});
     await journal.rollbackTo().catch(() => {});

@@ -1,5 +1,5 @@
 // One WIM task per process, on the compiled library (as the CLI runs):
-//   node bench/wim-tasks.mjs list WIM INDEX | replace WIM INDEX IMAGE_PATH LOCAL_FILE
+//   node bench/wim-tasks.mjs list|paths WIM INDEX | replace WIM INDEX IMAGE_PATH LOCAL_FILE
 // Prints {"ms":…, "rssMb":…, …}.
 
 import { openWim, openWimEdit, openWimImage } from '../dist/formats/wim/index.js';
@@ -8,11 +8,13 @@ import { FileSource } from '../dist/util/byte-source.js';
 const [task, wimPath, index, imagePath, local] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 const extra = {};
-if (task === 'list') {
+if (task === 'list' || task === 'paths') {
+  // list: every entry's full stat (what `wimlib-imagex dir --detailed` prints); paths: every
+  // entry's path (what `wimlib-imagex dir` prints).
   const source = await FileSource.open(wimPath);
   const image = await openWimImage(await openWim(source), Number(index));
   let entries = 0;
-  for (const _ of image.walk()) entries++;
+  for (const _ of task === 'list' ? image.walk() : image.walkPaths()) entries++;
   extra.entries = entries;
   await source.close();
 } else if (task === 'replace') {

@@ -45,6 +45,19 @@ describe('deployforge wim', () => {
       assert.equal(ls.code, 0, ls.stderr);
       const ours = (JSON.parse(ls.stdout) as { path: string }[]).map((e) => e.path).sort();
       assert.deepEqual(ours, await wimlibFiles(wim));
+      // --paths prints the same paths alone, one per line (text) or as a list of strings (--json).
+      const bare = await runCliCaptured(['wim', 'ls', '--paths', '-r', `${wim}:1`]);
+      assert.deepEqual(
+        bare.stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .sort(),
+        ours,
+      );
+      assert.deepEqual(
+        (JSON.parse((await runCliCaptured(['wim', 'ls', '--paths', '--json', `${wim}:1`, '/Windows'])).stdout) as string[]).sort(),
+        ours.filter((p) => /^\/Windows\/[^/]+$/.test(p)),
+      );
       const out = join(tmp.path, `${compress}-SOFTWARE`);
       assert.equal((await runCliCaptured(['wim', 'cat', wim, 'Windows/System32/config/SOFTWARE', '-o', out])).code, 0);
       assert.equal(await sha(out), await sha(join(tree, 'Windows', 'System32', 'config', 'SOFTWARE')));

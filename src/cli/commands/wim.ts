@@ -232,10 +232,17 @@ export function registerWimCommand(program: Command, env: CommandEnv): void {
     .argument('<wim>', 'WIM[:INDEX]')
     .argument('[path]', 'folder inside the image', '/')
     .option('-r, --recursive', 'list the whole tree below the folder', false)
-    .action(async (spec: string, folder: string, opts: { recursive: boolean }) => {
+    .option('--paths', 'print only the paths (as wimlib-imagex dir does); the fastest listing', false)
+    .action(async (spec: string, folder: string, opts: { recursive: boolean; paths: boolean }) => {
       const ctx = env.ctx();
       await withImage(ctx, spec, async (image) => {
         const base = `/${folder.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '')}`.toLowerCase();
+        if (opts.paths) {
+          // Names only: no entry's stat is built (walkPaths), which is most of a listing's work.
+          const paths = opts.recursive ? [...image.walkPaths()].filter((p) => base === '/' || p.toLowerCase().startsWith(`${base}/`)) : image.list(folder).map((e) => e.path);
+          ctx.result(paths, () => paths.join('\n'));
+          return;
+        }
         const entries = opts.recursive ? [...image.walk()].filter((e) => base === '/' || e.path.toLowerCase().startsWith(`${base}/`)) : image.list(folder);
         ctx.result(entries.map(statJson), () =>
           entries

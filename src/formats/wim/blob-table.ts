@@ -6,7 +6,7 @@ import { FormatError } from '../../errors.js';
 import { hexOf, u16le, u32le, u64le } from '../../util/binary.js';
 import type { ByteSource } from '../../util/byte-source.js';
 import type { WimCompression, WimHeader } from './header.js';
-import { isEmptyResource, isSolidResourceEntry, parseResourceHeader, type WimResourceHeader } from './resource-header.js';
+import { isEmptyResource, isSolidResourceEntry, parseResourceHeader, RESHDR_FLAG_METADATA, RESHDR_FLAG_SOLID, type WimResourceHeader } from './resource-header.js';
 
 export const BLOB_ENTRY_SIZE = 50;
 /** Header at the start of a solid resource: u64 uncompressed size, u32 chunk size, u32
@@ -75,34 +75,91 @@ export async function readBlobTable(source: ByteSource, header: WimHeader): Prom
   // wimlib ignores a partial trailing entry; so do we. The range was checked by the header.
   const count = Math.floor(r.originalSize / BLOB_ENTRY_SIZE);
   const bytes = await source.read(r.offset, count * BLOB_ENTRY_SIZE);
+  // Every entry's numbers are checked now, so a corrupt table fails here and not at first use.
+  let solid = false;
+  for (let at = 0; at < bytes.length; at += BLOB_ENTRY_SIZE) {
+    checkEntry(bytes, at);
+    if (bytes[at + 7] & RESHDR_FLAG_SOLID) solid = true;
+  }
+  if (!solid) return lazyTable(bytes, count);
   const entries: BlobTableEntry[] = [];
   const solidResources: SolidResourceInfo[] = [];
   let run: number[] = []; // indices into solidResources of the current run
   let previousWasSolidResource = false;
   for (let i = 0; i < count; i++) {
-    const at = i * BLOB_ENTRY_SIZE;
-    const resource = parseResourceHeader(bytes, at);
-    const kind = kindOf(resource);
-    const entry: BlobTableEntry = {
-      kind,
-      resource,
-      size: kind === 'solid-blob' || kind === 'solid-resource' ? resource.sizeInWim : resource.originalSize,
-      partNumber: u16le(bytes, at + 24),
-      refCount: u32le(bytes, at + 26),
-      sha1: hexOf(bytes, at + 30, at + 50),
-      solid: null,
-    };
+    const entry = entryAt(bytes, i * BLOB_ENTRY_SIZE);
+    const kind = entry.kind;
     if (kind === 'solid-resource') {
       if (!previousWasSolidResource) run = [];
       run.push(solidResources.length);
       solidResources.push(await readSolidResourceInfo(source, header, i, entry));
     } else if (kind === 'solid-blob') {
-      entry.solid = locateInRun(resource.offset, run, solidResources);
+      entry.solid = locateInRun(entry.resource.offset, run, solidResources);
     }
     previousWasSolidResource = kind === 'solid-resource';
     entries.push(entry);
   }
   return { entries, solidResources };
+}
+
+/** The checks parseResourceHeader and u64le make, without building the entry. */
+function checkEntry(bytes: Uint8Array, at: number): void {
+  parseResourceHeaderNumbers(bytes, at);
+  u16le(bytes, at + 24);
+  u32le(bytes, at + 26);
+}
+
+function parseResourceHeaderNumbers(bytes: Uint8Array, at: number): void {
+  const sizeInWim = u32le(bytes, at) + (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16)) * 0x100000000;
+  if (!Number.isSafeInteger(sizeInWim)) parseResourceHeader(bytes, at); // throws its error
+  u64le(bytes, at + 8);
+  u64le(bytes, at + 16);
+}
+
+function entryAt(bytes: Uint8Array, at: number): BlobTableEntry {
+  const resource = parseResourceHeader(bytes, at);
+  const kind = kindOf(resource);
+  return {
+    kind,
+    resource,
+    size: kind === 'solid-blob' || kind === 'solid-resource' ? resource.sizeInWim : resource.originalSize,
+    partNumber: u16le(bytes, at + 24),
+    refCount: u32le(bytes, at + 26),
+    sha1: hexOf(bytes, at + 30, at + 50),
+    solid: null,
+  };
+}
+
+// Tables of WIMs without solid resources keep their bytes and build their entries on first use:
+// opening an image to list its names needs only the metadata entries, and a Windows image's
+// table has ~100,000 entries (three objects each, most of a listing's garbage).
+const RAW_TABLES = new WeakMap<BlobTable, { bytes: Uint8Array; parsed: () => boolean }>();
+
+function lazyTable(bytes: Uint8Array, count: number): BlobTable {
+  let entries: BlobTableEntry[] | undefined;
+  const table: BlobTable = {
+    get entries() {
+      if (!entries) {
+        entries = new Array<BlobTableEntry>(count);
+        for (let i = 0; i < count; i++) entries[i] = entryAt(bytes, i * BLOB_ENTRY_SIZE);
+      }
+      return entries;
+    },
+    solidResources: [],
+  };
+  RAW_TABLES.set(table, { bytes, parsed: () => entries !== undefined });
+  return table;
+}
+
+/** The entries of the images' metadata resources, in table order (as `entries.filter` would
+ *  give them), without building the other entries of a table not built yet. */
+export function metadataEntries(table: BlobTable): BlobTableEntry[] {
+  const raw = RAW_TABLES.get(table);
+  if (!raw || raw.parsed()) return table.entries.filter((e) => e.resource.flags.metadata && e.kind !== 'solid-resource');
+  const found: BlobTableEntry[] = [];
+  // (No solid resources in a lazy table, so every metadata entry is one.)
+  for (let at = 0; at < raw.bytes.length; at += BLOB_ENTRY_SIZE) if (raw.bytes[at + 7] & RESHDR_FLAG_METADATA) found.push(entryAt(raw.bytes, at));
+  return found;
 }
 
 async function readSolidResourceInfo(source: ByteSource, header: WimHeader, index: number, entry: BlobTableEntry): Promise<SolidResourceInfo> {

@@ -19,6 +19,9 @@ export const FILE_ATTRIBUTE_ENCRYPTED = 0x4000;
 
 const ZERO_SHA1 = '0'.repeat(40);
 
+/** The children of an entry that is not a directory: one shared empty list. */
+export const NO_CHILDREN = Object.freeze([]) as unknown as never[];
+
 /** 'data' = file contents (named or not), 'reparse' = the reparse point buffer, 'efsrpc' = an
  *  encrypted file's raw EFS data. */
 export type WimStreamType = 'data' | 'reparse' | 'efsrpc';
@@ -99,10 +102,8 @@ export function parseDentry(buf: Uint8Array, offset: number, name = 'metadata re
   // Extra stream entries follow the 8-aligned dentry; each has its own 8-aligned length.
   const numExtra = u16le(buf, offset + 0x60);
   if (numExtra === 0 && (attributes & FILE_ATTRIBUTE_ENCRYPTED) === 0) {
-    // The common case (one unnamed stream), as assignStreamTypes would type it.
-    const sha1 = isZeroHash(buf, offset + 0x40) ? null : hex(buf, offset + 0x40);
-    const streams: WimStream[] = [{ name: '', type: isReparse ? 'reparse' : 'data', sha1 }];
-    return new ParsedDentry(buf, offset, length, attributes, securityId, subdirOffset, isReparse, fileName, shortName, nameBytes, streams);
+    // The common case (one unnamed stream): read when asked for (ParsedDentry.streams).
+    return new ParsedDentry(buf, offset, length, attributes, securityId, subdirOffset, isReparse, fileName, shortName, nameBytes, null);
   }
   const mainHash = hex(buf, offset + 0x40);
   const raw: { name: string; sha1: string; named: boolean }[] = [{ name: '', sha1: mainHash, named: false }];
@@ -122,7 +123,8 @@ export function parseDentry(buf: Uint8Array, offset: number, name = 'metadata re
 
 /** A dentry as parsed: the 64-bit fields (times, hard link group, unknowns) are read from the
  *  metadata buffer when asked for, since a listing of a Windows image (~100,000 entries) rarely
- *  needs them and six BigInts per entry would be most of its garbage. */
+ *  needs them and six BigInts per entry would be most of its garbage. So is the one unnamed
+ *  stream of a dentry without extra stream entries (its SHA-1 as hex, an array, an object). */
 class ParsedDentry implements WimDentryRecord {
   constructor(
     private readonly buf: Uint8Array,
@@ -135,8 +137,21 @@ class ParsedDentry implements WimDentryRecord {
     readonly name: string,
     readonly shortName: string,
     readonly nameBytes: number,
-    readonly streams: WimStream[],
+    private parsedStreams: WimStream[] | null,
   ) {}
+  // The tree's links (metadata.ts WimDentry), declared here so they live inside the object
+  // rather than in a property store added to each of ~100,000 entries later.
+  parent: unknown = null;
+  children: unknown[] = NO_CHILDREN;
+  path = '';
+  get streams(): WimStream[] {
+    if (this.parsedStreams === null) {
+      // As assignStreamTypes would type the main hash alone.
+      const at = this.offset + 0x40;
+      this.parsedStreams = [{ name: '', type: this.isReparse ? 'reparse' : 'data', sha1: isZeroHash(this.buf, at) ? null : hex(this.buf, at) }];
+    }
+    return this.parsedStreams;
+  }
   get unknown0x18(): bigint {
     return u64leBig(this.buf, this.offset + 0x18);
   }
@@ -167,6 +182,16 @@ class ParsedDentry implements WimDentryRecord {
   get hardLinkGroupId(): bigint {
     return this.isReparse ? 0n : u64leBig(this.buf, this.offset + 0x58);
   }
+  /** hardLinkGroupId !== 0n, without making a BigInt. */
+  get hardLinked(): boolean {
+    return !this.isReparse && (u32le(this.buf, this.offset + 0x58) !== 0 || u32le(this.buf, this.offset + 0x5c) !== 0);
+  }
+}
+
+/** Whether a dentry belongs to a hard link group (cheaper than comparing hardLinkGroupId for a
+ *  parsed one). */
+export function isHardLinked(d: WimDentryRecord): boolean {
+  return d instanceof ParsedDentry ? d.hardLinked : d.hardLinkGroupId !== 0n;
 }
 
 /** Decides which unnamed stream is the reparse buffer and which the file data, as wimlib's

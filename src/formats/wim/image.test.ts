@@ -169,6 +169,13 @@ describe('openWimImage against wimlib-imagex', () => {
       if (variant.args.includes('--solid')) assert.equal(wim.solid, true);
       const image = await openWimImage(wim, 1);
       compareWithWimlib(image, parseDirDetailed((await wimlib(['dir', file, '1', '--detailed'])).stdout));
+      // The names-only walk: walk()'s paths in walk()'s order, and the paths `wimlib-imagex dir` prints.
+      const paths = [...image.walkPaths()];
+      assert.deepEqual(
+        paths,
+        [...image.walk()].map((e) => e.path),
+      );
+      assert.deepEqual(new Set(paths), new Set((await wimlib(['dir', file, '1'])).stdout.split('\n').filter((l) => l !== '')));
       const out = join(tmp.path, `x-${variant.name.replace(/\W+/g, '_')}`);
       await wimlib(['extract', file, '1', `--dest-dir=${out}`, '--no-acls']);
       assert.ok((await compareContents(image, out)) > 40);

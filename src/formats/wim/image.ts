@@ -3,8 +3,8 @@
 // ByteSources found by SHA-1 through the blob tables of every part. This is what
 // `deployforge wim ls/stat/cat` use. It never writes; editing belongs to a later module.
 import { FormatError, InputError } from '../../errors.js';
-import type { BlobTableEntry } from './blob-table.js';
-import { FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_REPARSE_POINT, type WimStreamType } from './dentry.js';
+import { type BlobTableEntry, metadataEntries } from './blob-table.js';
+import { FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_REPARSE_POINT, isHardLinked, type WimStreamType } from './dentry.js';
 import { parseMetadataResource, type WimDentry, type WimMetadata } from './metadata.js';
 import { type BlobReadOptions, type BlobSource, emptyBlobSource, openBlob } from './resource-reader.js';
 import type { WimFile } from './wim-file.js';
@@ -19,7 +19,7 @@ export interface WimSet {
   /** Parts in part-number order; parts[0] is part 1, which holds the metadata and XML. */
   parts: WimFile[];
   /** Every blob of every part by SHA-1. */
-  blobs: Map<string, { wim: WimFile; entry: BlobTableEntry }>;
+  readonly blobs: Map<string, { wim: WimFile; entry: BlobTableEntry }>;
 }
 
 /** Groups the parts of a split WIM (any order) or a single WIM. All parts must be present and
@@ -44,14 +44,24 @@ function collectParts(parts: WimFile[], requireComplete: boolean): WimSet {
   const guid = first.header.guid;
   const other = sorted.find((p) => p.header.guid !== guid);
   if (other) throw new InputError('DF_WIM_SET_MISMATCH', `${other.source.name} belongs to another split WIM (GUID ${other.header.guid}, not ${guid})`, {});
-  const blobs = new Map<string, { wim: WimFile; entry: BlobTableEntry }>();
-  for (const wim of sorted) {
-    for (const entry of wim.blobTable.entries) {
-      if (entry.kind === 'solid-resource' || entry.kind === 'metadata' || entry.partNumber !== wim.header.partNumber) continue;
-      if (!blobs.has(entry.sha1)) blobs.set(entry.sha1, { wim, entry });
-    }
-  }
-  return { parts: sorted, blobs };
+  // Built on first use: a listing of names needs no blob lookups, and an image's blob table
+  // has as many entries as it has distinct files (~100,000 for Windows).
+  let blobs: WimSet['blobs'] | undefined;
+  return {
+    parts: sorted,
+    get blobs() {
+      if (!blobs) {
+        blobs = new Map();
+        for (const wim of sorted) {
+          for (const entry of wim.blobTable.entries) {
+            if (entry.kind === 'solid-resource' || entry.kind === 'metadata' || entry.partNumber !== wim.header.partNumber) continue;
+            if (!blobs.has(entry.sha1)) blobs.set(entry.sha1, { wim, entry });
+          }
+        }
+      }
+      return blobs;
+    },
+  };
 }
 
 export interface WimStreamInfo {
@@ -97,6 +107,9 @@ export interface WimImage {
   list(path: string): WimEntryStat[];
   /** Every entry, parents before children, in on-disk order. */
   walk(): Generator<WimEntryStat>;
+  /** Every entry's path, in walk() order, without building the entries' stat (what a listing
+   *  of names needs, as `wimlib-imagex dir` prints). */
+  walkPaths(): Generator<string>;
   /** The contents of a file's unnamed data stream, or of the named data stream `stream`. */
   openFile(path: string, stream?: string, options?: BlobReadOptions): Promise<BlobSource>;
 }
@@ -131,16 +144,12 @@ export async function openWimImage(wim: WimFile | WimSet, index: number, options
   if (!Number.isInteger(index) || index < 1 || index > count) {
     throw new InputError('DF_WIM_NO_SUCH_IMAGE', `${first.source.name} has no image ${index}: give an index from 1 to ${count}`, { index, count });
   }
-  const metadataEntries = first.blobTable.entries.filter((e) => e.resource.flags.metadata && e.kind !== 'solid-resource');
-  const entry = metadataEntries[index - 1];
+  const described = metadataEntries(first.blobTable);
+  const entry = described[index - 1];
   if (!entry) {
-    throw new FormatError(
-      'DF_WIM_BAD_BLOB_TABLE',
-      `${first.source.name}: the blob table lists ${metadataEntries.length} metadata resources for ${count} images; the WIM is corrupt`,
-      {
-        count,
-      },
-    );
+    throw new FormatError('DF_WIM_BAD_BLOB_TABLE', `${first.source.name}: the blob table lists ${described.length} metadata resources for ${count} images; the WIM is corrupt`, {
+      count,
+    });
   }
   if (entry.size > MAX_METADATA_SIZE) {
     throw new FormatError('DF_WIM_BAD_RESOURCE', `${first.source.name}: image ${index}'s metadata claims ${entry.size} bytes, too large to be real`, { size: entry.size });
@@ -154,7 +163,8 @@ class Image implements WimImage {
   readonly root: WimDentry;
   readonly warnings: string[];
   private readonly indexes = new WeakMap<WimDentry, Map<string, WimDentry[]>>();
-  private readonly linkCounts = new Map<bigint, number>();
+  /** Entries per hard link group, counted on first use (stat needs it, a listing of names not). */
+  private linkCountsCache: Map<bigint, number> | undefined;
 
   constructor(
     private readonly set: WimSet,
@@ -164,12 +174,20 @@ class Image implements WimImage {
   ) {
     this.root = metadata.root;
     this.warnings = metadata.warnings;
-    const stack: WimDentry[] = [this.root];
-    while (stack.length > 0) {
-      const d = stack.pop() as WimDentry;
-      if (d.hardLinkGroupId !== 0n) this.linkCounts.set(d.hardLinkGroupId, (this.linkCounts.get(d.hardLinkGroupId) ?? 0) + 1);
-      for (const c of d.children) stack.push(c);
+  }
+
+  private get linkCounts(): Map<bigint, number> {
+    if (!this.linkCountsCache) {
+      const counts = new Map<bigint, number>();
+      const stack: WimDentry[] = [this.root];
+      while (stack.length > 0) {
+        const d = stack.pop() as WimDentry;
+        if (isHardLinked(d)) counts.set(d.hardLinkGroupId, (counts.get(d.hardLinkGroupId) ?? 0) + 1);
+        for (const c of d.children) stack.push(c);
+      }
+      this.linkCountsCache = counts;
     }
+    return this.linkCountsCache;
   }
 
   private *dentries(): Generator<WimDentry> {
@@ -254,6 +272,10 @@ class Image implements WimImage {
 
   *walk(): Generator<WimEntryStat> {
     for (const d of this.dentries()) yield this.statOf(d);
+  }
+
+  *walkPaths(): Generator<string> {
+    for (const d of this.dentries()) yield d.path;
   }
 
   async openFile(path: string, stream = '', options: BlobReadOptions = {}): Promise<BlobSource> {

@@ -4,7 +4,7 @@
 // subdir offset pointing back is a loop error, not a hang), depth is capped as wimlib caps it,
 // and ignorable oddities (".." names, duplicates) become warnings as in wimlib.
 import { FormatError } from '../../errors.js';
-import { FILE_ATTRIBUTE_DIRECTORY, parseDentry, type WimDentryRecord } from './dentry.js';
+import { FILE_ATTRIBUTE_DIRECTORY, NO_CHILDREN, parseDentry, type WimDentryRecord } from './dentry.js';
 import { parseSecurityData, type WimSecurityData } from './security.js';
 
 /** wimlib read_dentry_tree_recursive's depth limit. */
@@ -12,7 +12,7 @@ export const MAX_DENTRY_DEPTH = 16384;
 
 export interface WimDentry extends WimDentryRecord {
   parent: WimDentry | null;
-  /** Children in on-disk order; empty for files. */
+  /** Children in on-disk order; for files one shared, frozen empty list. */
   children: WimDentry[];
   /** Full path with '/' separators, '/' for the root. */
   path: string;
@@ -120,7 +120,18 @@ export function parseMetadataResource(buf: Uint8Array, name = 'metadata resource
         path: dir.path,
       });
     }
-    const names = new Set<string>();
+    // Names taken so far: the children themselves while few (most folders), a Set past that.
+    let names: Set<string> | undefined;
+    const taken = (name: string): boolean => {
+      if (names) return names.has(name);
+      const kids = dir.children;
+      if (kids.length >= 32) {
+        names = new Set(kids.map((k) => k.name));
+        return names.has(name);
+      }
+      for (let i = 0; i < kids.length; i++) if (kids[i].name === name) return true;
+      return false;
+    };
     let offset = dir.subdirOffset;
     for (;;) {
       const record = parseDentry(buf, offset, name);
@@ -140,15 +151,15 @@ export function parseMetadataResource(buf: Uint8Array, name = 'metadata resource
         warnings.push(`ignored an entry in ${dir.path} that ${why}`);
         continue;
       }
-      if (names.has(record.name)) {
+      if (taken(record.name)) {
         warnings.push(`ignored a second entry named "${record.name}" in ${dir.path}`);
         continue;
       }
-      names.add(record.name);
+      names?.add(record.name);
       // The record becomes the tree node (no copy: a Windows image has ~100,000 of them).
       const child = record as WimDentry;
       child.parent = dir;
-      child.children = [];
+      child.children = isDirectory(child) ? [] : NO_CHILDREN;
       child.path = dir.path === '/' ? `/${record.name}` : `${dir.path}/${record.name}`;
       dir.children.push(child);
       if (child.subdirOffset !== 0) {

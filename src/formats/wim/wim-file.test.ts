@@ -9,6 +9,7 @@ import { corpusPath, makeTempDir } from '../../../test/helpers/corpus.js';
 import { DeployForgeError, FormatError } from '../../errors.js';
 import { FileSource } from '../../util/byte-source.js';
 import { runTool } from '../../util/exec.js';
+import { metadataEntries } from './blob-table.js';
 import { verifyWimIntegrity } from './integrity.js';
 import { openWim, type WimFile } from './wim-file.js';
 import type { WimImageInfo } from './xml-info.js';
@@ -345,6 +346,22 @@ describe('openWim against wimlib-imagex on WIMs made here', () => {
     assert.equal(home.flags, 'Core');
     assert.equal(x86.windows?.archName, 'x86');
     assert.deepEqual(x86.extra, { 'CUSTOM/THING': 'kept' });
+  });
+
+  test('metadataEntries finds the images’ metadata resources without building the whole blob table, as a filter of it would', async () => {
+    for (const name of ['multi.wim', 'solid.esd', 'none.wim']) {
+      const source = await FileSource.open(path(name));
+      try {
+        const table = (await openWim(source)).blobTable;
+        const first = metadataEntries(table);
+        const filtered = table.entries.filter((e) => e.resource.flags.metadata && e.kind !== 'solid-resource');
+        assert.deepEqual(first, filtered, name);
+        assert.deepEqual(metadataEntries(table), filtered, `${name}, table built`);
+        assert.equal(first.length, (await openWim(source)).header.imageCount, name);
+      } finally {
+        await source.close();
+      }
+    }
   });
 
   test('reads an ESD made by wimlib-imagex export --solid, including its solid resource', async () => {

@@ -471,9 +471,11 @@ function decodeBlock(state: LzxState, out: Uint8Array, start: number, blockEnd: 
  *  abs + 12,000,000 when −i ≤ abs < 0; the four bytes after an E8 are never scanned. */
 function undoE8Translation(out: Uint8Array): void {
   const end = out.length - 10;
+  // Buffer's indexOf is memchr; a Uint8Array's is a plain loop, several times slower.
+  const scan = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   let i = 0;
   while (i < end) {
-    i = out.indexOf(0xe8, i);
+    i = scan.indexOf(0xe8, i);
     if (i < 0 || i >= end) return;
     const abs = out[i + 1] | (out[i + 2] << 8) | (out[i + 3] << 16) | (out[i + 4] << 24);
     let rel: number | undefined;

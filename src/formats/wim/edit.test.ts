@@ -241,6 +241,44 @@ describe('openWimEdit against wimlib-imagex and 7-Zip', { skip: !hasCorpus() && 
     assert.equal(await sha256File(file), h0);
   });
 
+  test('after each commit the edit holds what a fresh open of the file reads (nothing is read back)', async () => {
+    // The state a commit adopts from what it wrote, against the state load() reads from disk.
+    const stateOf = (edit: unknown) => {
+      const state = (edit as { state: Record<string, unknown> }).state;
+      return { ...state, header: Buffer.from(state.header as Uint8Array) };
+    };
+    for (const [name, compress, check, image] of [
+      ['adopt-none', 'none', false, 1],
+      ['adopt-xpress-check', 'xpress', true, 1],
+      ['adopt-lzx-check', 'lzx', true, 2],
+    ] as const) {
+      const file = await makeFixture(name, compress, check);
+      const edit = await openWimEdit(file, image, { now: FIXED_NOW });
+      const rounds: Array<(e: typeof edit) => void> = [
+        (e) => {
+          e.addFile('/new/one.txt', txt('one'));
+          e.addFile('/new/big.bin', randomBytes(100_000));
+        },
+        (e) => {
+          e.replaceFile('/new/one.txt', txt('one, again'));
+          e.rename('/new/big.bin', '/moved.bin');
+          e.mkdir('/empty/folder');
+        },
+        (e) => {
+          e.delete('/new');
+          e.addFile('/moved-copy.bin', txt('shared'));
+        },
+      ];
+      for (const [round, apply] of rounds.entries()) {
+        apply(edit);
+        await edit.commit();
+        const fresh = await openWimEdit(file, image, { now: FIXED_NOW });
+        assert.deepStrictEqual(stateOf(edit), stateOf(fresh), `${name}, commit ${round + 1}`);
+      }
+      await wimlib(['verify', file]);
+    }
+  });
+
   test('commits nothing when nothing changed, and refuses what it cannot do', async () => {
     const file = await makeFixture('refuse', 'none', false);
     const h0 = await sha256File(file);

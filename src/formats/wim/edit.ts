@@ -127,6 +127,11 @@ function piecesOf(data: PendingData): DataPieces {
   return () => createReadStream(data.path, { highWaterMark: PIECE }) as AsyncIterable<Uint8Array>;
 }
 
+/** A reshdr's fields as the blob table writer takes them (without the decoded flags). */
+function plainResource(r: { sizeInWim: number; rawFlags: number; offset: number; originalSize: number }): BlobTableRow['resource'] {
+  return { sizeInWim: r.sizeInWim, rawFlags: r.rawFlags, offset: r.offset, originalSize: r.originalSize };
+}
+
 /** References each stream hash gets from the tree: one per dentry and stream, as wimlib counts. */
 function countRefs(root: EditNode): Map<string, number> {
   const refs = new Map<string, number>();
@@ -236,25 +241,15 @@ class Edit implements WimEdit {
         throw new FormatError('DF_WIM_BAD_BLOB_TABLE', `${this.path}: the blob table lists ${metadataIndexes.length} metadata resources for ${h.imageCount} images`, {});
       }
       const buf = await (await openBlob(wim, entries[metadataRow], { verify: true })).readAll();
-      const metadata = parseMetadataResource(buf, `${this.path} image ${this.index} metadata`);
-      const root = editTreeFrom(buf, metadata.root);
-      const blobSizes = new Map<string, number>();
-      for (const e of entries) if (e.kind === 'file') blobSizes.set(e.sha1, e.size);
-      const header = await source.read(0, WIM_HEADER_SIZE);
-      this.state = {
-        header,
+      this.adopt({
+        header: await source.read(0, WIM_HEADER_SIZE),
         rawFlags: h.rawFlags,
         fileSize: source.size,
         compression: h.compression,
         chunkSize: h.chunkSize,
         bootIndex: h.bootIndex,
-        blobRows: entries.map((e) => ({ resource: { ...e.resource }, partNumber: e.partNumber, refCount: e.refCount, sha1: e.sha1 })),
-        metadataRow,
-        blobSizes,
-        security: new Uint8Array(buf.subarray(0, metadata.security.totalLength)),
-        descriptors: metadata.security.descriptors.map((d) => new Uint8Array(d)),
-        root,
-        oldRefs: countRefs(root),
+        blobRows: entries.map((e) => ({ resource: plainResource(e.resource), partNumber: e.partNumber, refCount: e.refCount, sha1: e.sha1 })),
+        metadata: buf,
         xmlText: wim.xml.text,
         blobTableFlags: h.blobTable.rawFlags,
         xmlFlags: h.xmlData.rawFlags,
@@ -262,12 +257,35 @@ class Edit implements WimEdit {
         integrity: wim.integrity
           ? { offset: h.integrityTable.offset, size: wim.integrity.size, chunkSize: wim.integrity.chunkSize, checkedBytes: wim.integrity.checkedBytes }
           : null,
-      };
-      this.pending = new Map();
-      this.dirty = false;
+      });
     } finally {
       await source.close();
     }
+  }
+
+  /** Takes the state of the WIM as it is on disk: from load(), or from what commit() has just
+   *  written (so a commit does not read back and parse again the tables and XML it wrote). */
+  private adopt(on: Omit<LoadedState, 'metadataRow' | 'blobSizes' | 'security' | 'descriptors' | 'root' | 'oldRefs'> & { metadata: Uint8Array }): void {
+    const { metadata: buf, ...rest } = on;
+    // The image's metadata entry: the index-th metadata row (an edited WIM has no solid rows).
+    let seen = 0;
+    const metadataRow = rest.blobRows.findIndex((r) => (r.resource.rawFlags & RESHDR_FLAG_METADATA) !== 0 && ++seen === this.index);
+    if (metadataRow < 0) throw new FormatError('DF_WIM_BAD_BLOB_TABLE', `${this.path}: the blob table lists ${seen} metadata resources, not ${this.index}`, {});
+    const metadata = parseMetadataResource(buf, `${this.path} image ${this.index} metadata`);
+    const root = editTreeFrom(buf, metadata.root);
+    const blobSizes = new Map<string, number>();
+    for (const r of rest.blobRows) if (!(r.resource.rawFlags & RESHDR_FLAG_METADATA)) blobSizes.set(r.sha1, r.resource.originalSize);
+    this.state = {
+      ...rest,
+      metadataRow,
+      blobSizes,
+      security: new Uint8Array(buf.subarray(0, metadata.security.totalLength)),
+      descriptors: metadata.security.descriptors.map((d) => new Uint8Array(d)),
+      root,
+      oldRefs: countRefs(root),
+    };
+    this.pending = new Map();
+    this.dirty = false;
   }
 
   // ---- staged tree ----
@@ -663,7 +681,24 @@ class Edit implements WimEdit {
       marked = false;
       const result: WimCommitResult = { changed: true, blobsWritten, blobsReused, bytesAppended: pos - start, metadataSha1, fileSize: pos };
       await handle.close();
-      await this.load();
+      // The new state is what was just written (a test checks it equals a fresh load()).
+      this.adopt({
+        header,
+        rawFlags: s.rawFlags,
+        fileSize: pos,
+        compression: s.compression,
+        chunkSize: s.chunkSize,
+        bootIndex: s.bootIndex,
+        blobRows: table,
+        metadata,
+        xmlText,
+        blobTableFlags: s.blobTableFlags,
+        xmlFlags: s.xmlFlags,
+        integrityFlags: s.integrityFlags,
+        integrity: s.integrity
+          ? { offset: integrityResource.offset, size: integrityResource.sizeInWim, chunkSize: s.integrity.chunkSize, checkedBytes: blobTableEnd - WIM_HEADER_SIZE }
+          : null,
+      });
       return result;
     } catch (error) {
       // Undo what was appended, as wimlib does on a failed append: old size, old header.

@@ -15,7 +15,7 @@ test('sha256FileOffThread agrees with node:crypto; a missing file is an error', 
     const file = join(tmp.path, 'data.bin');
     await writeFile(file, bytes);
     assert.deepEqual(await sha256FileOffThread(file), { sha256: expected, size: bytes.length });
-    await assert.rejects(sha256FileOffThread(join(tmp.path, 'missing')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    await assert.rejects(sha256FileOffThread(join(tmp.path, 'missing')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === join(tmp.path, 'missing'));
     // Stopped: the promise rejects with the reason at once (the worker is terminated).
     const stop = new AbortController();
     const stopped = sha256FileOffThread(file, stop.signal);
@@ -104,7 +104,14 @@ test('startStreamHasher: ranges the worker reads from a file, mixed with chunks,
     await assert.rejects(short.digest(), (e: Error & { code?: string }) => e.code === 'DF_SOURCE_CHANGED' && e.name === 'InputError');
     const missing = startStreamHasher();
     missing.updateFromFile(join(tmp.path, 'gone.bin'), 0, 1);
-    await assert.rejects(missing.digest(), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    // Rebuilt with its path, so the CLI names the file.
+    await assert.rejects(missing.digest(), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === join(tmp.path, 'gone.bin'));
+    // Out of order: a range or the digest asked for while an update() still waits for a slot.
+    const busy = startStreamHasher();
+    const pending = busy.update(Buffer.alloc(12 * 1024 * 1024));
+    assert.throws(() => busy.updateFromFile(path, 0, 1), /still pending/);
+    await pending;
+    busy.abort();
   } finally {
     await tmp.cleanup();
   }

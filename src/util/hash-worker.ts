@@ -9,9 +9,30 @@ import { InputError } from '../errors.js';
 const LOWER_PRIORITY = `
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, 10);
+  const os = require('node:os');
+  // Nice values only go up here: a process already running at a lower priority keeps it.
+  if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, Math.max(10, os.getPriority(tid))));
 } catch {}
 `;
+
+// A worker's error as a message: what the main thread needs to rebuild it (so a missing or
+// unreadable file is reported with its path, as any other file error is).
+const ERROR_MESSAGE = `
+const errorMessage = (error) => ({ error: error.message, code: error.code, path: error.path, syscall: error.syscall, errno: error.errno });
+`;
+
+interface WorkerError {
+  error: string;
+  code?: string;
+  path?: string;
+  syscall?: string;
+  errno?: number;
+}
+
+function rebuildError(message: WorkerError): Error {
+  if (message.code?.startsWith('DF_')) return new InputError(message.code, message.error);
+  return Object.assign(new Error(message.error), { code: message.code, path: message.path, syscall: message.syscall, errno: message.errno });
+}
 
 // Plain JavaScript, evaluated as the worker's body: reads and hashes the file at workerData.path
 // through one reused buffer (a fresh buffer per chunk costs page faults on every megabyte).
@@ -20,6 +41,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { openSync, readSync, closeSync } = require('node:fs');
 ${LOWER_PRIORITY}
+${ERROR_MESSAGE}
 try {
   const hash = createHash('sha256');
   const fd = openSync(workerData.path, 'r');
@@ -32,15 +54,15 @@ try {
   }
   parentPort.postMessage({ sha256: hash.digest('hex'), size });
 } catch (error) {
-  parentPort.postMessage({ error: error.message, code: error.code });
+  parentPort.postMessage(errorMessage(error));
 }
 `;
 
 function result(worker: Worker): Promise<{ sha256: string; size?: number }> {
   return new Promise((resolve, reject) => {
-    worker.once('message', (message: { sha256?: string; size?: number; error?: string; code?: string }) => {
+    worker.once('message', (message: { sha256?: string; size?: number } & Partial<WorkerError>) => {
       void worker.terminate();
-      if (message.error) reject(Object.assign(new Error(message.error), { code: message.code }));
+      if (message.error !== undefined) reject(rebuildError(message as WorkerError));
       else resolve({ sha256: message.sha256 as string, size: message.size });
     });
     worker.once('error', reject);
@@ -54,13 +76,17 @@ export async function sha256FileOffThread(path: string, signal?: AbortSignal): P
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path } });
   // A build that fails early must not wait for the hash of a multi-GB file to finish.
   worker.unref();
-  const stop = () => void worker.terminate();
+  let stop = () => {};
+  const stopped = new Promise<never>((_, reject) => {
+    stop = () => {
+      void worker.terminate();
+      reject(signal?.reason);
+    };
+  });
+  stopped.catch(() => {});
   signal?.addEventListener('abort', stop, { once: true });
   try {
-    const answer = result(worker);
-    const { sha256, size } = signal
-      ? await Promise.race([answer, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))])
-      : await answer;
+    const { sha256, size } = await Promise.race([result(worker), stopped]);
     return { sha256, size: size ?? 0 };
   } finally {
     signal?.removeEventListener('abort', stop);
@@ -75,6 +101,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const { openSync, readSync, closeSync } = require('node:fs');
 ${LOWER_PRIORITY}
+${ERROR_MESSAGE}
 const hash = createHash('sha256');
 const { shared, slotBytes } = workerData;
 const files = new Map();
@@ -98,7 +125,7 @@ parentPort.on('message', (message) => {
     } else if (message.path !== undefined) hashRange(message);
     else { hash.update(new Uint8Array(shared, message.slot * slotBytes, message.length)); parentPort.postMessage(message.slot); }
   } catch (error) {
-    parentPort.postMessage({ error: error.message, code: error.code });
+    parentPort.postMessage(errorMessage(error));
   }
 });
 `;
@@ -135,13 +162,13 @@ export function startStreamHasher(): StreamHasher {
     fail = reject;
   });
   done.catch(() => {});
-  worker.on('message', (message: number | { sha256: string } | { error: string; code?: string }) => {
+  worker.on('message', (message: number | { sha256: string } | WorkerError) => {
     if (typeof message === 'number') {
       free.push(message);
       wake?.();
       wake = undefined;
     } else if ('error' in message) {
-      stop(message.code?.startsWith('DF_') ? new InputError(message.code, message.error) : Object.assign(new Error(message.error), { code: message.code }));
+      stop(rebuildError(message));
       void worker.terminate();
     } else {
       finish?.(message.sha256);
@@ -171,25 +198,39 @@ export function startStreamHasher(): StreamHasher {
     if (failure) throw failure;
     slot = free.pop() as number;
   };
+  // Calls go in the order of the bytes: one that came while an update() still waited for a
+  // free slot would hash its bytes before that update's.
+  let updating = false;
+  const inOrder = (what: string) => {
+    if (updating) throw new Error(`internal: ${what}() called while an update() is still pending; await each update() first`);
+  };
   return {
     async update(chunk) {
       if (failure) throw failure;
-      for (let at = 0; at < chunk.length; ) {
-        if (slot < 0) await takeSlot();
-        const take = Math.min(chunk.length - at, SLOT_BYTES - filled);
-        new Uint8Array(shared, slot * SLOT_BYTES + filled, take).set(chunk.subarray(at, at + take));
-        filled += take;
-        at += take;
-        if (filled === SLOT_BYTES) send();
+      inOrder('update');
+      updating = true;
+      try {
+        for (let at = 0; at < chunk.length; ) {
+          if (slot < 0) await takeSlot();
+          const take = Math.min(chunk.length - at, SLOT_BYTES - filled);
+          new Uint8Array(shared, slot * SLOT_BYTES + filled, take).set(chunk.subarray(at, at + take));
+          filled += take;
+          at += take;
+          if (filled === SLOT_BYTES) send();
+        }
+      } finally {
+        updating = false;
       }
     },
     updateFromFile(path, offset, length) {
       if (failure) throw failure;
+      inOrder('updateFromFile');
       if (slot >= 0 && filled > 0) send();
       if (length > 0) worker.postMessage({ path, offset, length });
     },
     async digest() {
       if (failure) throw failure;
+      inOrder('digest');
       if (slot >= 0 && filled > 0) send();
       worker.postMessage('end');
       return done;

@@ -152,6 +152,9 @@ class ParsedDentry implements WimDentryRecord {
     }
     return this.parsedStreams;
   }
+  set streams(streams: WimStream[]) {
+    this.parsedStreams = streams;
+  }
   get unknown0x18(): bigint {
     return u64leBig(this.buf, this.offset + 0x18);
   }

@@ -12,8 +12,9 @@ export const MAX_DENTRY_DEPTH = 16384;
 
 export interface WimDentry extends WimDentryRecord {
   parent: WimDentry | null;
-  /** Children in on-disk order; for files one shared, frozen empty list. */
-  children: WimDentry[];
+  /** Children in on-disk order; for files one shared, frozen empty list (the tree is read-only:
+   *  editing works on a copy, metadata-write.ts). */
+  children: readonly WimDentry[];
   /** Full path with '/' separators, '/' for the root. */
   path: string;
 }
@@ -161,7 +162,8 @@ export function parseMetadataResource(buf: Uint8Array, name = 'metadata resource
       child.parent = dir;
       child.children = isDirectory(child) ? [] : NO_CHILDREN;
       child.path = dir.path === '/' ? `/${record.name}` : `${dir.path}/${record.name}`;
-      dir.children.push(child);
+      // (Only directories are on the stack, and each got its own array above.)
+      (dir.children as WimDentry[]).push(child);
       if (child.subdirOffset !== 0) {
         if (isDirectory(child)) stack.push({ dir: child, depth: depth + 1 });
         else warnings.push(`ignored children of non-directory ${child.path}`);

@@ -364,6 +364,19 @@ describe('openWim against wimlib-imagex on WIMs made here', () => {
     }
   });
 
+  test('a blob table entry with an impossible offset or size fails at open, though the table is built on first use', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { BufferSource } = await import('../../util/byte-source.js');
+    const bytes = await readFile(path('none.wim'));
+    const tableAt = Number(bytes.readBigUInt64LE(0x30 + 8));
+    for (const field of [8, 16, 0]) {
+      // The top byte of entry 1's offset (8), uncompressed size (16) or 56-bit stored size (0..6).
+      const broken = Buffer.from(bytes);
+      broken[tableAt + 50 + field + (field === 0 ? 6 : 7)] = 0xff;
+      await assert.rejects(openWim(new BufferSource(broken, 'broken.wim')), (e: DeployForgeError) => e instanceof FormatError && e.code === 'DF_BAD_NUMBER', `field at +${field}`);
+    }
+  });
+
   test('reads an ESD made by wimlib-imagex export --solid, including its solid resource', async () => {
     const wim = await compareWithWimlib(path('solid.esd'));
     assert.equal(wim.kind, 'esd');

@@ -73,11 +73,19 @@ export class RegistryKey {
     return this.record.name;
   }
 
-  /** Backslash-separated path from the root (exclusive); '' for the root itself. */
+  private pathCache: string | undefined;
+
+  /** Backslash-separated path from the root (exclusive); '' for the root itself. Built once per
+   *  key (error messages and exports ask for it many times). */
   get path(): string {
-    if (!this.parent) return '';
-    const above = this.parent.path;
-    return above ? `${above}\\${this.name}` : this.name;
+    if (this.pathCache === undefined) {
+      if (!this.parent) this.pathCache = '';
+      else {
+        const above = this.parent.path;
+        this.pathCache = above ? `${above}\\${this.name}` : this.name;
+      }
+    }
+    return this.pathCache;
   }
 
   get lastWrittenRaw(): bigint {

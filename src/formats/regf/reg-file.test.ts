@@ -10,7 +10,7 @@ import { corpusPath, hasCorpus, makeTempDir } from '../../../test/helpers/corpus
 import { FormatError, InputError } from '../../errors.js';
 import { runTool } from '../../util/exec.js';
 import { REG_TYPE } from './constants.js';
-import { encodeUtf16le, parseRegFile, type RegEntry, type RegValueEntry, writeRegFile } from './reg-file.js';
+import { encodeUtf16le, parseRegFile, type RegEntry, type RegValueEntry, streamRegFile, writeRegFile } from './reg-file.js';
 import { hivexExport, RegistryModel, relativeEntries, splitForHivex } from './reg-test-support.js';
 import { listFiles } from './test-oracles.js';
 
@@ -177,7 +177,7 @@ describe('writeRegFile', () => {
     assert.throws(() => writeRegFile([{ kind: 'key', path: '', deleted: false }]), unwritable);
   });
 
-  test('random entry lists survive write → parse in both versions and encodings', () => {
+  test('random entry lists survive write → parse in both versions and encodings; streamed writes give the same bytes', async () => {
     const text = fc.string({ unit: 'grapheme', maxLength: 12 }).filter((s) => !/[\r\n]/.test(s));
     const keyName = fc
       .oneof(
@@ -214,6 +214,35 @@ describe('writeRegFile', () => {
     // REGEDIT4 holds hex(2)/hex(7) as ANSI: keep those within code page 1252 for version 4.
     const ansiSafe = (entries: RegEntry[]) =>
       entries.every((e) => e.kind === 'key' || (e.type !== 2 && e.type !== 7) || /^[\u0000-\u00ff]*$/.test(Buffer.from(e.data).toString('utf16le')));
+    // streamRegFile gives writeRegFile's bytes, in chunks of whole characters, also when the
+    // lists are long enough to fill several chunks or hold a value longer than one.
+    const streamed = async (entries: RegEntry[], encoding: 'utf16le' | 'utf8', version: 5 | 4) => {
+      const chunks: Uint8Array[] = [];
+      await streamRegFile(entries, async (chunk) => void chunks.push(chunk), { encoding, version });
+      for (const chunk of chunks) if (encoding === 'utf8') assert.deepEqual(Buffer.from(Buffer.from(chunk).toString('utf8')), Buffer.from(chunk));
+      return Buffer.concat(chunks);
+    };
+    const many = (entries: RegEntry[]) =>
+      entries.concat(
+        Array.from(
+          { length: 30_000 },
+          (_, i): RegEntry => ({ kind: 'value', keyPath: 'HKEY_CURRENT_USER\\Many', name: `välue ${i}`, deleted: false, type: 1, data: sz(`dätä ${i}`) }),
+        ),
+        [{ kind: 'value', keyPath: 'HKEY_CURRENT_USER\\Big', name: 'blob', deleted: false, type: 3, data: Uint8Array.from({ length: 400_000 }, (_, i) => i & 255) }],
+      );
+    const sameBytes = async (entries: RegEntry[]) => {
+      for (const encoding of ['utf16le', 'utf8'] as const) {
+        for (const version of [5, 4] as const) {
+          if (version === 4 && !ansiSafe(entries)) continue;
+          assert.deepEqual(await streamed(entries, encoding, version), Buffer.from(writeRegFile({ version, entries }, { encoding })));
+        }
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(lists, (entries) => sameBytes(entries)),
+      { numRuns: 40, seed: 20261123 },
+    );
+    await sameBytes(many([]));
     fc.assert(
       fc.property(lists, (entries) => {
         for (const encoding of ['utf16le', 'utf8'] as const) {

@@ -362,26 +362,51 @@ export function encodeRegText(text: string, encoding: 'utf16le' | 'utf8', startO
 }
 
 /** Writes a .reg file as its lines are produced, in chunks, so memory stays bounded however big
- *  the export: `write` receives the encoded bytes in order. */
+ *  the export: `write` receives the encoded bytes in order, each chunk whole lines (a character
+ *  is never split between chunks). Lines are encoded straight into a chunk-sized buffer: an
+ *  export of a large hive makes a million lines, and joining them into strings first was most
+ *  of its garbage. */
 export async function streamRegFile(entries: Iterable<RegEntry>, write: (chunk: Uint8Array) => Promise<void>, options: WriteRegFileOptions = {}): Promise<void> {
   const encoding = options.encoding ?? 'utf16le';
-  let pending: string[] = [];
-  let pendingLength = 0;
-  let first = true;
+  // Bytes a string of n UTF-16 units can take: 2 each in UTF-16LE, at most 3 each in UTF-8.
+  const most = encoding === 'utf16le' ? 2 : 3;
+  const CHUNK = 1 << 20;
+  let buffer = Buffer.allocUnsafe(CHUNK);
+  let used = 0;
+  if (encoding === 'utf16le') {
+    buffer[0] = 0xff; // the byte-order mark regedit writes
+    buffer[1] = 0xfe;
+    used = 2;
+  }
   const flush = async () => {
-    if (pending.length === 0) return;
-    await write(encodeRegText(pending.join(''), encoding, first));
-    first = false;
-    pending = [];
-    pendingLength = 0;
+    if (used === 0) return;
+    // A fresh buffer for the next chunk: `write` may keep this one.
+    const full = buffer.subarray(0, used);
+    buffer = Buffer.allocUnsafe(CHUNK);
+    used = 0;
+    await write(new Uint8Array(full.buffer, full.byteOffset, full.length));
   };
   let started = false;
   for (const line of regFileLines(entries, options.version ?? 5)) {
-    const piece = started ? `\r\n${line}` : line;
+    const bound = (line.length + 2) * most;
+    if (used + bound > CHUNK) {
+      await flush();
+      if (bound > CHUNK) {
+        // A line longer than a chunk (a large binary value) goes out on its own.
+        await write(encodeRegText(started ? `\r\n${line}` : line, encoding, false));
+        started = true;
+        continue;
+      }
+    }
+    if (started) {
+      // CRLF by hand: a million native write calls for two characters cost more than this.
+      buffer[used++] = 0x0d;
+      if (most === 2) buffer[used++] = 0;
+      buffer[used++] = 0x0a;
+      if (most === 2) buffer[used++] = 0;
+    }
     started = true;
-    pending.push(piece);
-    pendingLength += piece.length;
-    if (pendingLength >= 1 << 20) await flush();
+    used += buffer.write(line, used, encoding);
   }
   await flush();
 }

@@ -5,7 +5,17 @@ import { FormatError } from '../../errors.js';
 import type { Hive, RegistryKey } from './hive.js';
 
 export function* walkKeys(hive: Hive, start: RegistryKey = hive.root): Generator<RegistryKey> {
-  const seen = new Set<number>([start.record.offset]);
+  // Key nodes seen, one bit per 8-byte cell slot (cells are 8-aligned): far cheaper than a Set
+  // of hundreds of thousands of offsets.
+  const seenBits = new Uint8Array((hive.cells.dataSize >> 6) + 1);
+  const seenBefore = (offset: number): boolean => {
+    const slot = offset >> 3;
+    const bit = 1 << (slot & 7);
+    if (seenBits[slot >> 3] & bit) return true;
+    seenBits[slot >> 3] |= bit;
+    return false;
+  };
+  seenBefore(start.record.offset);
   const stack: RegistryKey[] = [start];
   while (stack.length > 0) {
     const key = stack.pop() as RegistryKey;
@@ -13,14 +23,13 @@ export function* walkKeys(hive: Hive, start: RegistryKey = hive.root): Generator
     const children = key.subkeys();
     for (let i = children.length - 1; i >= 0; i--) {
       const child = children[i];
-      if (seen.has(child.record.offset)) {
+      if (seenBefore(child.record.offset)) {
         throw new FormatError(
           'DF_HIVE_KEY_CYCLE',
           `${hive.name}: key node at 0x${child.record.offset.toString(16)} is reachable from more than one parent (${key.path || '(root)'}); the hive is corrupt`,
           { offset: child.record.offset },
         );
       }
-      seen.add(child.record.offset);
       stack.push(child);
     }
   }

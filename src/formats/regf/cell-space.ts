@@ -40,6 +40,7 @@ export class CellSpace {
   private cellsView: HiveCells | undefined;
   /** The bins as last walked plus those appended since, so appending one bin does not walk all. */
   private knownBins: HiveBin[] | undefined;
+  private knownStarts: number[] | undefined;
   /** Undo journal of the current operation: original bytes of every region overwritten. */
   private journal: { at: number; old: Uint8Array }[] | undefined;
   private journalDataSize = 0;
@@ -50,9 +51,12 @@ export class CellSpace {
   ) {
     // Copy: the caller's array must never change; the copy keeps 1/16 spare so typical edits
     // append bins without reallocating (and copying) a large hive.
-    this.buf = new Uint8Array(bytes.length + Math.max(64 * 1024, bytes.length >>> 4));
+    // Not zero-filled first (a 100 MB hive would be written twice): appendBin zeroes each bin
+    // it takes from the spare room.
+    const spare = Buffer.allocUnsafe(bytes.length + Math.max(64 * 1024, bytes.length >>> 4));
+    this.buf = new Uint8Array(spare.buffer, spare.byteOffset, spare.length);
     this.buf.set(bytes);
-    this.dv = new DataView(this.buf.buffer);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.dataSize = this.dv.getUint32(HIVE_BINS_SIZE_FIELD, true);
     this.scanFreeCells();
   }
@@ -66,8 +70,11 @@ export class CellSpace {
    *  contents on demand, so in-place writes show through). */
   get cells(): HiveCells {
     if (!this.cellsView) {
-      this.cellsView = new HiveCells(this.file, this.dataSize, this.name, this.knownBins);
-      if (!this.cellsView.binError) this.knownBins = [...this.cellsView.bins];
+      this.cellsView = new HiveCells(this.file, this.dataSize, this.name, this.knownBins, this.knownStarts);
+      if (!this.cellsView.binError && !this.knownBins) {
+        this.knownBins = [...this.cellsView.bins];
+        this.knownStarts = this.knownBins.map((b) => b.offset);
+      }
     }
     return this.cellsView;
   }
@@ -201,6 +208,7 @@ export class CellSpace {
       this.dataSize = this.journalDataSize;
       this.cellsView = undefined;
       this.knownBins = undefined;
+      this.knownStarts = undefined;
     }
     this.scanFreeCells();
   }
@@ -369,6 +377,7 @@ export class CellSpace {
     this.setHeaderU32(HIVE_BINS_SIZE_FIELD, this.dataSize);
     this.cellsView = undefined;
     this.knownBins?.push({ offset: binOffset, size: binSize });
+    this.knownStarts?.push(binOffset);
     this.addFree(binOffset + HBIN_HEADER_SIZE, binSize - HBIN_HEADER_SIZE, true);
     return binOffset + HBIN_HEADER_SIZE;
   }

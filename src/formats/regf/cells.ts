@@ -29,10 +29,12 @@ export class HiveCells {
     /** Bins already known to tile [0, dataSize) — an editor that appends bins passes its list
      *  so the view is not rebuilt by walking every bin header again. */
     knownBins?: readonly HiveBin[],
+    /** Their offsets, when the caller keeps them too (an editor appending bins one at a time). */
+    knownStarts?: number[],
   ) {
     if (knownBins) {
       this.bins = knownBins;
-      this.binStarts = knownBins.map((b) => b.offset);
+      this.binStarts = knownStarts ?? knownBins.map((b) => b.offset);
       this.binError = undefined;
       return;
     }

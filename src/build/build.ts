@@ -107,7 +107,13 @@ async function runBuild(loaded: LoadedRecipe, options: BuildOptions, hashing: Ab
   const folderOut = outputPath('folder', outputsSpec.folder?.path);
   if (!isoOut && !wimOut && !esdOut && !swmOut && !folderOut)
     throw new InputError('DF_NO_OUTPUT', 'the recipe writes nothing: give --out OUT.iso or set outputs.iso, wim, esd, swm or folder');
-  const aborted = () => options.signal?.throwIfAborted();
+  // A stage boundary: stop on Ctrl-C, or when the source could not be hashed (an unreadable
+  // source fails the build now, not after every stage has run).
+  let hashFailure: unknown;
+  const aborted = () => {
+    options.signal?.throwIfAborted();
+    if (hashFailure !== undefined) throw hashFailure;
+  };
   for (const out of [isoOut, wimOut, esdOut, swmOut, folderOut]) {
     if (out !== undefined && (await isSameFile(options.source, out))) {
       throw new InputError('DF_OUT_IS_SOURCE', `the output ${out} is the source itself, which a build never changes: give another output path`, { out });
@@ -130,7 +136,9 @@ async function runBuild(loaded: LoadedRecipe, options: BuildOptions, hashing: Ab
     sourceDigestPromise ??= sha256FileOffThread(options.source, hashing);
     return sourceDigestPromise;
   };
-  sourceDigest().catch(() => {}); // awaited for the lockfile
+  sourceDigest().catch((error) => {
+    hashFailure ??= error; // awaited for the lockfile; seen at the next stage boundary
+  });
 
   // Plan first: every edition and step is checked before anything is written.
   const plan = await planBuild(loaded, options.source);

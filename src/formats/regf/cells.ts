@@ -88,7 +88,9 @@ export class HiveCells {
       throw new FormatError('DF_HIVE_BAD_CELL', `${this.name}: ${what} points to ${hex(offset)}, which is not a cell offset; the hive is corrupt`, { offset, what });
     }
     const bin = this.binAt(offset);
-    if (!bin || offset < bin.offset + HBIN_HEADER_SIZE) {
+    // (The bin list may be shared with an editor that appended bins since this view was made;
+    // a bin past this view's data is outside it.)
+    if (!bin || offset < bin.offset + HBIN_HEADER_SIZE || bin.offset + bin.size > this.dataSize) {
       throw new FormatError('DF_HIVE_BAD_CELL', `${this.name}: ${what} points to ${hex(offset)}, outside every hive bin; the hive is corrupt`, { offset, what });
     }
     const file = BASE_BLOCK_SIZE + offset;

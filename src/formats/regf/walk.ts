@@ -7,12 +7,14 @@ import type { Hive, RegistryKey } from './hive.js';
 export function* walkKeys(hive: Hive, start: RegistryKey = hive.root): Generator<RegistryKey> {
   // Key nodes seen, one bit per 8-byte cell slot (cells are 8-aligned): far cheaper than a Set
   // of hundreds of thousands of offsets.
-  const seenBits = new Uint8Array((hive.cells.dataSize >> 6) + 1);
+  // (Sized from the hive the keys are loaded from, so every child offset, which cell() has
+  // checked lies inside a bin, has its bit.)
+  const seenBits = new Uint8Array((start.hive.cells.dataSize >>> 6) + 1);
   const seenBefore = (offset: number): boolean => {
-    const slot = offset >> 3;
+    const slot = offset >>> 3;
     const bit = 1 << (slot & 7);
-    if (seenBits[slot >> 3] & bit) return true;
-    seenBits[slot >> 3] |= bit;
+    if (seenBits[slot >>> 3] & bit) return true;
+    seenBits[slot >>> 3] |= bit;
     return false;
   };
   seenBefore(start.record.offset);

@@ -5,7 +5,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { checkHive } from '../dist/formats/regf/check.js';
 import { openHive } from '../dist/formats/regf/hive.js';
-import { editHive } from '../dist/formats/regf/hive-edit.js';
+import { openHiveForEdit } from '../dist/formats/regf/hive-edit.js';
 import { exportHiveEntries } from '../dist/formats/regf/reg-export.js';
 import { parseRegFile, streamRegFile } from '../dist/formats/regf/reg-file.js';
 import { importRegFile } from '../dist/formats/regf/reg-import.js';
@@ -14,7 +14,7 @@ import { walkKeys } from '../dist/formats/regf/walk.js';
 const [task, hivePath, regPath, outPath] = process.argv.slice(2);
 const start = process.hrtime.bigint();
 // readFile's Buffer is a Uint8Array already (a copy would double the memory measured).
-const bytes = await readFile(hivePath);
+const bytes = task === 'import' ? undefined : await readFile(hivePath);
 const extra = {};
 if (task === 'walk') {
   const hive = openHive(bytes, hivePath);
@@ -43,7 +43,8 @@ if (task === 'walk') {
   await handle.close();
   extra.bytes = written;
 } else if (task === 'import') {
-  const edit = editHive(bytes, { name: hivePath });
+  // As `deployforge reg import` opens a hive file: read straight into the editor's working copy.
+  const edit = await openHiveForEdit(hivePath);
   const counts = importRegFile(edit, parseRegFile(new Uint8Array(await readFile(regPath)), regPath), { prefix: '' });
   await edit.save(outPath);
   extra.valuesSet = counts.valuesSet;

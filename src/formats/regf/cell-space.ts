@@ -23,6 +23,11 @@ function sizeClassOf(size: number): number {
   return Math.min(size >>> 3, LARGE_CLASS);
 }
 
+/** Room for a hive of `size` bytes and the bins typical edits append (1/16 more, at least 64 KiB). */
+export function spareSizeFor(size: number): number {
+  return size + Math.max(64 * 1024, size >>> 4);
+}
+
 export class CellSpace {
   /** Backing store; may be longer than the hive (spare capacity for appended bins). */
   private buf: Uint8Array;
@@ -48,14 +53,24 @@ export class CellSpace {
   constructor(
     bytes: Uint8Array,
     readonly name: string,
+    /** Memory the caller hands over: the hive in its first bytes.length bytes (bytes is a view
+     *  of its start), spare room after. Used as the working copy, so nothing is copied. */
+    owned?: Uint8Array,
   ) {
-    // Copy: the caller's array must never change; the copy keeps 1/16 spare so typical edits
-    // append bins without reallocating (and copying) a large hive.
-    // Not zero-filled first (a 100 MB hive would be written twice): appendBin zeroes each bin
-    // it takes from the spare room.
-    const spare = Buffer.allocUnsafe(bytes.length + Math.max(64 * 1024, bytes.length >>> 4));
-    this.buf = new Uint8Array(spare.buffer, spare.byteOffset, spare.length);
-    this.buf.set(bytes);
+    if (owned) {
+      if (owned.buffer !== bytes.buffer || owned.byteOffset !== bytes.byteOffset || owned.length < bytes.length) {
+        throw new Error('internal: the owned working copy must start with the hive bytes');
+      }
+      this.buf = owned;
+    } else {
+      // Copy: the caller's array must never change; the copy keeps 1/16 spare so typical edits
+      // append bins without reallocating (and copying) a large hive.
+      // Not zero-filled first (a 100 MB hive would be written twice): appendBin zeroes each bin
+      // it takes from the spare room.
+      const spare = Buffer.allocUnsafe(spareSizeFor(bytes.length));
+      this.buf = new Uint8Array(spare.buffer, spare.byteOffset, spare.length);
+      this.buf.set(bytes);
+    }
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.dataSize = this.dv.getUint32(HIVE_BINS_SIZE_FIELD, true);
     this.scanFreeCells();

@@ -238,6 +238,26 @@ describe('safety', () => {
     assert.equal(sha(bytes), before);
   });
 
+  test('openHiveForEdit (read into the working copy) edits exactly as editHive over a copy, and leaves the file alone', async () => {
+    const original = await corpusBytes('hivex/minimal');
+    const file = await writeTemp(original);
+    const edits = (e: ReturnType<typeof editHive>) => {
+      // Enough new data to outgrow the spare room read with the file (bins appended, the
+      // working copy grown), then frees, a big value, and a refused edit.
+      for (let i = 0; i < 1500; i++) e.setValue(`Many\\K${i % 60}`, `v${i}`, 3, fill(100 + (i % 300)));
+      e.setValue('Big', 'blob', 3, fill(70_000));
+      e.deleteKey('Many\\K7');
+      assert.throws(() => e.deleteKey(''));
+    };
+    const a = await openHiveForEdit(file, { now: fixedNow });
+    edits(a);
+    const b = editHive(original, { now: fixedNow });
+    edits(b);
+    assert.equal(sha(a.toBytes()), sha(b.toBytes()));
+    assert.equal(sha(await readFile(file)), sha(original));
+    checkHiveLayout(a.toBytes());
+  });
+
   test('rolls a failed edit back completely', () => {
     const e = editHive(createEmptyHive(), { now: fixedNow });
     e.createKey('Keep');

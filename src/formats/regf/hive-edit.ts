@@ -4,13 +4,13 @@
 // relies on. Each edit is all-or-nothing. It does not replay transaction logs (dirty hives are
 // refused), write logs, change security descriptors or class names of existing keys, or
 // support volatile keys and symbolic links.
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { FormatError, InputError } from '../../errors.js';
 import { plainBytes } from '../../util/binary.js';
 import { withAtomicOutput, writeInPieces } from '../../util/fs.js';
 import { computeBaseBlockChecksum, isDirty, parseBaseBlock } from './base-block.js';
 import { buildHive } from './build-hive.js';
-import { CellSpace } from './cell-space.js';
+import { CellSpace, spareSizeFor } from './cell-space.js';
 import { BASE_BLOCK_CHECKSUM_OFFSET, KEY_FLAG, NO_CELL, VALUE_FLAG_COMPRESSED_NAME } from './constants.js';
 import { checkKeyName, checkValueName, compareNames, encodeName, splitKeyPath, toFiletime } from './edit-encode.js';
 import { flatEntries, freeSubkeyList, insertSubkey, readListShape, removeSubkey, type SubkeyContext } from './edit-subkeys.js';
@@ -66,13 +66,14 @@ export class HiveEdit implements HiveEditor {
   private readonly subkeys: SubkeyContext;
   private view: Hive | undefined;
 
-  constructor(bytes: Uint8Array, options: EditHiveOptions = {}) {
+  /** `owned`: memory handed over as the working copy (see CellSpace); for openHiveForEdit. */
+  constructor(bytes: Uint8Array, options: EditHiveOptions = {}, owned?: Uint8Array) {
     this.name = options.name ?? 'hive';
     this.now = options.now ?? (() => new Date());
     // openHive checks signature, file type, version and bin layout before we write anything.
     const hive = openHive(bytes, this.name);
     if (hive.dirty) throw dirtyError(this.name);
-    this.space = new CellSpace(bytes, this.name);
+    this.space = new CellSpace(bytes, this.name, owned);
     this.minorVersion = this.space.headerU32(BASE.minor);
     this.subkeys = {
       space: this.space,
@@ -483,11 +484,27 @@ export function editHive(bytes: Uint8Array, options: EditHiveOptions = {}): Hive
 
 /** Reads a hive file and opens it for editing; refuses a dirty hive with DF_HIVE_DIRTY. */
 export async function openHiveForEdit(path: string, options: EditHiveOptions = {}): Promise<HiveEdit> {
-  const buffer = await readFile(path);
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  // Read straight into the editor's working copy (with room for new bins): a large hive is
+  // neither held twice nor copied.
+  const handle = await open(path, 'r');
+  let owned: Uint8Array;
+  let size = 0;
+  try {
+    const expected = (await handle.stat()).size;
+    owned = new Uint8Array(new ArrayBuffer(spareSizeFor(expected)));
+    for (;;) {
+      const { bytesRead } = await handle.read(owned, size, owned.length - size, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      if (size === owned.length) throw new InputError('DF_HIVE_CHANGED', `${path} grew while it was read; leave it alone and try again`, { path });
+    }
+  } finally {
+    await handle.close();
+  }
+  const bytes = owned.subarray(0, size);
   const name = options.name ?? path;
   if (isDirty(parseBaseBlock(bytes, name))) throw dirtyError(name);
-  return editHive(bytes, { ...options, name });
+  return new HiveEdit(bytes, { ...options, name }, owned);
 }
 
 /** A new, empty, clean v1.5 hive: a root key with the default security descriptor. */

@@ -34,21 +34,36 @@ function rebuildError(message: WorkerError): Error {
   return Object.assign(new Error(message.error), { code: message.code, path: message.path, syscall: message.syscall, errno: message.errno });
 }
 
-// Plain JavaScript, evaluated as the worker's body: reads and hashes the file at workerData.path
-// through one reused buffer (a fresh buffer per chunk costs page faults on every megabyte).
+// Hashes up to `length` bytes of an open file from `offset` (to its end with Infinity) through
+// one reused buffer (a fresh buffer per chunk costs page faults on every megabyte); returns the
+// bytes hashed.
+const HASH_FILE_RANGE = `
+const { readSync } = require('node:fs');
+let rangeBuffer;
+const hashFileRange = (hash, fd, offset, length) => {
+  rangeBuffer ??= Buffer.allocUnsafe(1024 * 1024);
+  let done = 0;
+  for (let read; done < length && (read = readSync(fd, rangeBuffer, 0, Math.min(rangeBuffer.length, length - done), offset + done)) > 0; done += read) {
+    hash.update(rangeBuffer.subarray(0, read));
+  }
+  return done;
+};
+`;
+
+// Plain JavaScript, evaluated as the worker's body: reads and hashes the file at workerData.path.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { openSync, closeSync } = require('node:fs');
 ${LOWER_PRIORITY}
 ${ERROR_MESSAGE}
+${HASH_FILE_RANGE}
 try {
   const hash = createHash('sha256');
   const fd = openSync(workerData.path, 'r');
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
   let size = 0;
   try {
-    for (let read; (read = readSync(fd, buffer, 0, buffer.length, size)) > 0; size += read) hash.update(buffer.subarray(0, read));
+    size = hashFileRange(hash, fd, 0, Infinity);
   } finally {
     closeSync(fd);
   }
@@ -99,22 +114,18 @@ export async function sha256FileOffThread(path: string, signal?: AbortSignal): P
 const STREAM_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { openSync, closeSync } = require('node:fs');
 ${LOWER_PRIORITY}
 ${ERROR_MESSAGE}
+${HASH_FILE_RANGE}
 const hash = createHash('sha256');
 const { shared, slotBytes } = workerData;
 const files = new Map();
-let buffer;
 const hashRange = ({ path, offset, length }) => {
   let fd = files.get(path);
   if (fd === undefined) { fd = openSync(path, 'r'); files.set(path, fd); }
-  buffer ??= Buffer.allocUnsafe(slotBytes);
-  for (let done = 0; done < length; ) {
-    const read = readSync(fd, buffer, 0, Math.min(buffer.length, length - done), offset + done);
-    if (read === 0) throw Object.assign(new Error(path + ' is shorter than expected: it changed while it was hashed'), { code: 'DF_SOURCE_CHANGED' });
-    hash.update(buffer.subarray(0, read));
-    done += read;
+  if (hashFileRange(hash, fd, offset, length) < length) {
+    throw Object.assign(new Error(path + ' is shorter than expected: it changed while it was hashed'), { code: 'DF_SOURCE_CHANGED' });
   }
 };
 parentPort.on('message', (message) => {

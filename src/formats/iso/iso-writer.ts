@@ -646,7 +646,7 @@ async function emitIso(
   put: (chunk: Uint8Array, position: number, kind: ChunkKind) => Promise<void>,
   /** true: kept runs of the base are read and put as 'base' chunks; false: skipped; a function:
    *  told about them instead of reading them. */
-  readBase: boolean | ((position: number, length: number) => Promise<void>),
+  readBase: boolean | ((position: number, length: number) => void | Promise<void>),
   reportProgress = true,
 ): Promise<void> {
   let position = 0; // bytes
@@ -824,14 +824,13 @@ async function writeOverBase(
   };
   const readPass = async () => {
     if (!onChunk) return;
-    const onBaseRange = options.onBaseRange;
     await emitIso(
       plan,
       async (chunk) => {
         signal.throwIfAborted();
         await onChunk(chunk);
       },
-      onBaseRange ? async (position, length) => onBaseRange(position, length) : true,
+      options.onBaseRange ?? true,
     );
   };
   const stopOther = (error: unknown) => {

@@ -45,7 +45,6 @@ export class CellSpace {
   private cellsView: HiveCells | undefined;
   /** The bins as last walked plus those appended since, so appending one bin does not walk all. */
   private knownBins: HiveBin[] | undefined;
-  private knownStarts: number[] | undefined;
   /** Undo journal of the current operation: original bytes of every region overwritten. */
   private journal: { at: number; old: Uint8Array }[] | undefined;
   private journalDataSize = 0;
@@ -85,11 +84,8 @@ export class CellSpace {
    *  contents on demand, so in-place writes show through). */
   get cells(): HiveCells {
     if (!this.cellsView) {
-      this.cellsView = new HiveCells(this.file, this.dataSize, this.name, this.knownBins, this.knownStarts);
-      if (!this.cellsView.binError && !this.knownBins) {
-        this.knownBins = [...this.cellsView.bins];
-        this.knownStarts = this.knownBins.map((b) => b.offset);
-      }
+      this.cellsView = new HiveCells(this.file, this.dataSize, this.name, this.knownBins);
+      if (!this.cellsView.binError && !this.knownBins) this.knownBins = [...this.cellsView.bins];
     }
     return this.cellsView;
   }
@@ -223,7 +219,6 @@ export class CellSpace {
       this.dataSize = this.journalDataSize;
       this.cellsView = undefined;
       this.knownBins = undefined;
-      this.knownStarts = undefined;
     }
     this.scanFreeCells();
   }
@@ -392,7 +387,6 @@ export class CellSpace {
     this.setHeaderU32(HIVE_BINS_SIZE_FIELD, this.dataSize);
     this.cellsView = undefined;
     this.knownBins?.push({ offset: binOffset, size: binSize });
-    this.knownStarts?.push(binOffset);
     this.addFree(binOffset + HBIN_HEADER_SIZE, binSize - HBIN_HEADER_SIZE, true);
     return binOffset + HBIN_HEADER_SIZE;
   }

@@ -14,11 +14,10 @@ export interface HiveBin {
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 export class HiveCells {
-  /** Bins in file order; `binStarts` mirrors their offsets for binary search. */
+  /** Bins in file order (binary-searched by binAt). */
   readonly bins: readonly HiveBin[];
   /** Set when the bin walk stopped early at a damaged bin header; cells past it are unreachable. */
   readonly binError: FormatError | undefined;
-  private readonly binStarts: number[];
 
   constructor(
     /** The whole file, base block included. */
@@ -29,12 +28,9 @@ export class HiveCells {
     /** Bins already known to tile [0, dataSize) — an editor that appends bins passes its list
      *  so the view is not rebuilt by walking every bin header again. */
     knownBins?: readonly HiveBin[],
-    /** Their offsets, when the caller keeps them too (an editor appending bins one at a time). */
-    knownStarts?: number[],
   ) {
     if (knownBins) {
       this.bins = knownBins;
-      this.binStarts = knownStarts ?? knownBins.map((b) => b.offset);
       this.binError = undefined;
       return;
     }
@@ -62,15 +58,13 @@ export class HiveCells {
       at += size;
     }
     this.bins = bins;
-    this.binStarts = bins.map((b) => b.offset);
     this.binError = binError;
   }
 
   /** The bin that contains data offset `offset`, or undefined. */
   binAt(offset: number): HiveBin | undefined {
-    const starts = this.binStarts;
     let lo = 0;
-    let hi = starts.length - 1;
+    let hi = this.bins.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const bin = this.bins[mid];

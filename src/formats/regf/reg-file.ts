@@ -369,11 +369,12 @@ export function encodeRegText(text: string, encoding: 'utf16le' | 'utf8', startO
 export async function streamRegFile(entries: Iterable<RegEntry>, write: (chunk: Uint8Array) => Promise<void>, options: WriteRegFileOptions = {}): Promise<void> {
   const encoding = options.encoding ?? 'utf16le';
   // Bytes a string of n UTF-16 units can take: 2 each in UTF-16LE, at most 3 each in UTF-8.
-  const most = encoding === 'utf16le' ? 2 : 3;
+  const wide = encoding === 'utf16le';
+  const most = wide ? 2 : 3;
   const CHUNK = 1 << 20;
   let buffer = Buffer.allocUnsafe(CHUNK);
   let used = 0;
-  if (encoding === 'utf16le') {
+  if (wide) {
     buffer[0] = 0xff; // the byte-order mark regedit writes
     buffer[1] = 0xfe;
     used = 2;
@@ -401,9 +402,9 @@ export async function streamRegFile(entries: Iterable<RegEntry>, write: (chunk: 
     if (started) {
       // CRLF by hand: a million native write calls for two characters cost more than this.
       buffer[used++] = 0x0d;
-      if (most === 2) buffer[used++] = 0;
+      if (wide) buffer[used++] = 0;
       buffer[used++] = 0x0a;
-      if (most === 2) buffer[used++] = 0;
+      if (wide) buffer[used++] = 0;
     }
     started = true;
     used += buffer.write(line, used, encoding);

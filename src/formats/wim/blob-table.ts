@@ -6,7 +6,15 @@ import { FormatError } from '../../errors.js';
 import { hexOf, u16le, u32le, u64le } from '../../util/binary.js';
 import type { ByteSource } from '../../util/byte-source.js';
 import type { WimCompression, WimHeader } from './header.js';
-import { isEmptyResource, isSolidResourceEntry, parseResourceHeader, RESHDR_FLAG_METADATA, RESHDR_FLAG_SOLID, type WimResourceHeader } from './resource-header.js';
+import {
+  checkResourceHeader,
+  isEmptyResource,
+  isSolidResourceEntry,
+  parseResourceHeader,
+  RESHDR_FLAG_METADATA,
+  RESHDR_FLAG_SOLID,
+  type WimResourceHeader,
+} from './resource-header.js';
 
 export const BLOB_ENTRY_SIZE = 50;
 /** Header at the start of a solid resource: u64 uncompressed size, u32 chunk size, u32
@@ -102,18 +110,11 @@ export async function readBlobTable(source: ByteSource, header: WimHeader): Prom
   return { entries, solidResources };
 }
 
-/** The checks parseResourceHeader and u64le make, without building the entry. */
+/** The checks entryAt makes, without building the entry. */
 function checkEntry(bytes: Uint8Array, at: number): void {
-  parseResourceHeaderNumbers(bytes, at);
+  checkResourceHeader(bytes, at);
   u16le(bytes, at + 24);
   u32le(bytes, at + 26);
-}
-
-function parseResourceHeaderNumbers(bytes: Uint8Array, at: number): void {
-  const sizeInWim = u32le(bytes, at) + (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16)) * 0x100000000;
-  if (!Number.isSafeInteger(sizeInWim)) parseResourceHeader(bytes, at); // throws its error
-  u64le(bytes, at + 8);
-  u64le(bytes, at + 16);
 }
 
 function entryAt(bytes: Uint8Array, at: number): BlobTableEntry {

@@ -132,6 +132,11 @@ function plainResource(r: { sizeInWim: number; rawFlags: number; offset: number;
   return { sizeInWim: r.sizeInWim, rawFlags: r.rawFlags, offset: r.offset, originalSize: r.originalSize };
 }
 
+/** Indexes of the images' metadata rows, in image order (an edited WIM has no solid rows). */
+function metadataRowsOf(rows: readonly BlobTableRow[]): number[] {
+  return rows.flatMap((r, i) => (r.resource.rawFlags & RESHDR_FLAG_METADATA ? [i] : []));
+}
+
 /** References each stream hash gets from the tree: one per dentry and stream, as wimlib counts. */
 function countRefs(root: EditNode): Map<string, number> {
   const refs = new Map<string, number>();
@@ -235,10 +240,11 @@ class Edit implements WimEdit {
         throw new InputError('DF_WIM_NO_SUCH_IMAGE', `${this.path} has no image ${this.index}: give an index from 1 to ${h.imageCount}`, { index: this.index });
       }
       const entries = wim.blobTable.entries;
-      const metadataIndexes = entries.flatMap((e, i) => (e.kind === 'metadata' ? [i] : []));
-      const metadataRow = metadataIndexes[this.index - 1];
+      const blobRows = entries.map((e) => ({ resource: plainResource(e.resource), partNumber: e.partNumber, refCount: e.refCount, sha1: e.sha1 }));
+      const metadataRows = metadataRowsOf(blobRows);
+      const metadataRow = metadataRows[this.index - 1];
       if (metadataRow === undefined) {
-        throw new FormatError('DF_WIM_BAD_BLOB_TABLE', `${this.path}: the blob table lists ${metadataIndexes.length} metadata resources for ${h.imageCount} images`, {});
+        throw new FormatError('DF_WIM_BAD_BLOB_TABLE', `${this.path}: the blob table lists ${metadataRows.length} metadata resources for ${h.imageCount} images`, {});
       }
       const buf = await (await openBlob(wim, entries[metadataRow], { verify: true })).readAll();
       this.adopt({
@@ -248,7 +254,8 @@ class Edit implements WimEdit {
         compression: h.compression,
         chunkSize: h.chunkSize,
         bootIndex: h.bootIndex,
-        blobRows: entries.map((e) => ({ resource: plainResource(e.resource), partNumber: e.partNumber, refCount: e.refCount, sha1: e.sha1 })),
+        blobRows,
+        metadataRow,
         metadata: buf,
         xmlText: wim.xml.text,
         blobTableFlags: h.blobTable.rawFlags,
@@ -265,19 +272,14 @@ class Edit implements WimEdit {
 
   /** Takes the state of the WIM as it is on disk: from load(), or from what commit() has just
    *  written (so a commit does not read back and parse again the tables and XML it wrote). */
-  private adopt(on: Omit<LoadedState, 'metadataRow' | 'blobSizes' | 'security' | 'descriptors' | 'root' | 'oldRefs'> & { metadata: Uint8Array }): void {
+  private adopt(on: Omit<LoadedState, 'blobSizes' | 'security' | 'descriptors' | 'root' | 'oldRefs'> & { metadata: Uint8Array }): void {
     const { metadata: buf, ...rest } = on;
-    // The image's metadata entry: the index-th metadata row (an edited WIM has no solid rows).
-    let seen = 0;
-    const metadataRow = rest.blobRows.findIndex((r) => (r.resource.rawFlags & RESHDR_FLAG_METADATA) !== 0 && ++seen === this.index);
-    if (metadataRow < 0) throw new FormatError('DF_WIM_BAD_BLOB_TABLE', `${this.path}: the blob table lists ${seen} metadata resources, not ${this.index}`, {});
     const metadata = parseMetadataResource(buf, `${this.path} image ${this.index} metadata`);
     const root = editTreeFrom(buf, metadata.root);
     const blobSizes = new Map<string, number>();
     for (const r of rest.blobRows) if (!(r.resource.rawFlags & RESHDR_FLAG_METADATA)) blobSizes.set(r.sha1, r.resource.originalSize);
     this.state = {
       ...rest,
-      metadataRow,
       blobSizes,
       security: new Uint8Array(buf.subarray(0, metadata.security.totalLength)),
       descriptors: metadata.security.descriptors.map((d) => new Uint8Array(d)),
@@ -690,6 +692,8 @@ class Edit implements WimEdit {
         chunkSize: s.chunkSize,
         bootIndex: s.bootIndex,
         blobRows: table,
+        // Rows before it may have been dropped, so its place is looked up again.
+        metadataRow: metadataRowsOf(table)[this.index - 1],
         metadata,
         xmlText,
         blobTableFlags: s.blobTableFlags,

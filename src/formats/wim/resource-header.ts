@@ -63,12 +63,7 @@ function flagsOf(raw: number): ResourceFlags {
 
 /** Decodes the reshdr at `at`: u56 size_in_wim, u8 flags, u64 offset, u64 uncompressed size. */
 export function parseResourceHeader(bytes: Uint8Array, at: number): WimResourceHeader {
-  need(bytes, at + RESHDR_SIZE, 'WIM resource header');
-  // 7-byte little-endian size: low 32 bits, then 3 more bytes (at most 2^56, checked below).
-  const sizeInWim = u32le(bytes, at) + (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16)) * 0x100000000;
-  if (!Number.isSafeInteger(sizeInWim)) {
-    throw new FormatError('DF_BAD_NUMBER', `resource size at ${at} is too large to be real; the file is corrupt`, { offset: at });
-  }
+  const sizeInWim = sizeInWimAt(bytes, at);
   const rawFlags = bytes[at + 7];
   return {
     sizeInWim,
@@ -77,6 +72,24 @@ export function parseResourceHeader(bytes: Uint8Array, at: number): WimResourceH
     offset: u64le(bytes, at + 8),
     originalSize: u64le(bytes, at + 16),
   };
+}
+
+/** Makes every check parseResourceHeader makes, without building the header (for tables
+ *  checked at open and parsed later). */
+export function checkResourceHeader(bytes: Uint8Array, at: number): void {
+  sizeInWimAt(bytes, at);
+  u64le(bytes, at + 8);
+  u64le(bytes, at + 16);
+}
+
+function sizeInWimAt(bytes: Uint8Array, at: number): number {
+  need(bytes, at + RESHDR_SIZE, 'WIM resource header');
+  // 7-byte little-endian size: low 32 bits, then 3 more bytes (at most 2^56, checked below).
+  const sizeInWim = u32le(bytes, at) + (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16)) * 0x100000000;
+  if (!Number.isSafeInteger(sizeInWim)) {
+    throw new FormatError('DF_BAD_NUMBER', `resource size at ${at} is too large to be real; the file is corrupt`, { offset: at });
+  }
+  return sizeInWim;
 }
 
 /** True for an all-zero reshdr, which the header uses for "absent" (no boot image, no integrity). */

@@ -6,15 +6,17 @@ import { open, readFile } from 'node:fs/promises';
 import { checkHive } from '../dist/formats/regf/check.js';
 import { openHive } from '../dist/formats/regf/hive.js';
 import { openHiveForEdit } from '../dist/formats/regf/hive-edit.js';
-import { exportHiveEntries } from '../dist/formats/regf/reg-export.js';
-import { parseRegFile, streamRegFile } from '../dist/formats/regf/reg-file.js';
+import { streamHiveExportUtf16 } from '../dist/formats/regf/reg-export-stream.js';
+import { parseRegFile } from '../dist/formats/regf/reg-file.js';
 import { importRegFile } from '../dist/formats/regf/reg-import.js';
 import { walkKeys } from '../dist/formats/regf/walk.js';
+import { readWholeFile } from '../dist/util/fs.js';
 
 const [task, hivePath, regPath, outPath] = process.argv.slice(2);
 const start = process.hrtime.bigint();
-// readFile's Buffer is a Uint8Array already (a copy would double the memory measured).
-const bytes = task === 'import' ? undefined : await readFile(hivePath);
+// Read as the CLI reads a hive file; a Buffer is a Uint8Array already (a copy would double the
+// memory measured).
+const bytes = task === 'import' ? undefined : await readWholeFile(hivePath);
 const extra = {};
 if (task === 'walk') {
   const hive = openHive(bytes, hivePath);
@@ -29,17 +31,13 @@ if (task === 'walk') {
   }
   Object.assign(extra, { keys, values });
 } else if (task === 'export') {
-  // Streamed as the CLI does: the .reg text is never held whole.
+  // Streamed as `reg export -o` does (without its flush): the .reg text is never held whole.
   const handle = await open(outPath, 'w');
   let written = 0;
-  await streamRegFile(
-    exportHiveEntries(openHive(bytes, hivePath)),
-    async (chunk) => {
-      written += chunk.length;
-      await handle.write(chunk);
-    },
-    { encoding: 'utf16le' },
-  );
+  await streamHiveExportUtf16(openHive(bytes, hivePath), async (chunk) => {
+    written += chunk.length;
+    await handle.write(chunk);
+  });
   await handle.close();
   extra.bytes = written;
 } else if (task === 'import') {

@@ -4,7 +4,7 @@
 // without extracting anything; a write is a one-step build into a new image named by --out, never
 // an edit of the source. It does not edit split WIMs or write into a WIM inside a WIM.
 import { statSync } from 'node:fs';
-import { copyFile, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import { type IsoImage, openFileInIsoPath, openIso } from '../formats/iso/index.js';
@@ -28,7 +28,7 @@ import { openWindowsImage } from '../image/windows-image.js';
 import { remasterIso } from '../media/remaster.js';
 import type { ProgressSink } from '../progress.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
-import { isSameFile, withAtomicOutput, writeFileAtomic } from '../util/fs.js';
+import { isSameFile, readWholeFile, withAtomicOutput, writeFileAtomic } from '../util/fs.js';
 
 /** One image of a WIM on disk, or of a WIM inside an ISO. */
 export interface WimLocation {
@@ -269,7 +269,7 @@ export async function withWimSource<T>(location: WimLocation, cwd: string, use: 
 export async function readImageFile(ref: ImagePath, options: { cwd?: string } = {}): Promise<Uint8Array> {
   const cwd = options.cwd ?? process.cwd();
   if (ref.kind === 'plain') {
-    const buffer = await readFile(resolve(cwd, ref.path));
+    const buffer = await readWholeFile(resolve(cwd, ref.path));
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
   if (ref.kind === 'media') {

@@ -3,27 +3,50 @@
 // bin/deployforge.js wires it to the real process.
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
-import { type LoadedConfig, loadConfig } from '../config.js';
+import type { LoadedConfig } from '../config.js';
 import { type DeployForgeError, toDeployForgeError, UsageError } from '../errors.js';
 import { throttleProgress } from '../progress.js';
 import { VERSION } from '../version.js';
-import { registerBuildCommand } from './commands/build.js';
-import { registerConfigCommand } from './commands/config.js';
-import { registerInspectCommand } from './commands/inspect.js';
-import { registerIsoCommand } from './commands/iso.js';
-import { registerPlanCommand } from './commands/plan.js';
-import { registerPpkgCommand } from './commands/ppkg.js';
-import { registerProfilesCommand } from './commands/profiles.js';
-import { registerRecipeCommand } from './commands/recipe.js';
-import { registerRegCommand } from './commands/reg.js';
-import { registerSampleMediaCommand } from './commands/sample-media.js';
-import { registerUnattendCommand } from './commands/unattend.js';
-import { registerVerifyCommand } from './commands/verify.js';
-import { registerWimCommand } from './commands/wim.js';
 import { type CliContext, type CliIO, type GlobalOptions, wantsColor } from './context.js';
 import { chooseProgressMode, createProgressRenderer, type ProgressRenderer } from './progress-render.js';
 
 export { VERSION };
+
+type Register = (program: Command, env: CommandEnv) => void;
+
+/** Each command's module, loaded only when the command runs (or for help over all of them):
+ *  loading every command's dependencies took most of a run's start-up. In help order. */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  inspect: async () => (await import('./commands/inspect.js')).registerInspectCommand,
+  config: async () => (await import('./commands/config.js')).registerConfigCommand,
+  'sample-media': async () => (await import('./commands/sample-media.js')).registerSampleMediaCommand,
+  reg: async () => (await import('./commands/reg.js')).registerRegCommand,
+  iso: async () => (await import('./commands/iso.js')).registerIsoCommand,
+  wim: async () => (await import('./commands/wim.js')).registerWimCommand,
+  ppkg: async () => (await import('./commands/ppkg.js')).registerPpkgCommand,
+  recipe: async () => (await import('./commands/recipe.js')).registerRecipeCommand,
+  profiles: async () => (await import('./commands/profiles.js')).registerProfilesCommand,
+  plan: async () => (await import('./commands/plan.js')).registerPlanCommand,
+  build: async () => (await import('./commands/build.js')).registerBuildCommand,
+  verify: async () => (await import('./commands/verify.js')).registerVerifyCommand,
+  unattend: async () => (await import('./commands/unattend.js')).registerUnattendCommand,
+};
+
+/** The command `argv` runs (its first word that is neither a global flag nor a flag's value),
+ *  or undefined when there is none or it is not one of ours (help then lists them all). */
+export function commandNamed(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === '--') return undefined;
+    if (word === '--config' || word === '--set') {
+      i++; // its value
+      continue;
+    }
+    if (word.startsWith('-')) continue;
+    return Object.hasOwn(COMMANDS, word) ? word : undefined;
+  }
+  return undefined;
+}
 
 /** Lazily built per run: commands that need the configuration call `ctx()` then `config()`. */
 export interface CommandEnv {
@@ -37,7 +60,12 @@ function parseSet(value: string, previous: Record<string, string>): Record<strin
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; globals?: GlobalOptions }): { program: Command; env: CommandEnv } {
+/** The program with the command `argv` runs, or with every command when it names none of them. */
+export async function buildProgram(
+  io: CliIO,
+  state: { renderer?: ProgressRenderer; globals?: GlobalOptions },
+  argv: readonly string[] = [],
+): Promise<{ program: Command; env: CommandEnv }> {
   const program = new Command('deployforge');
   program
     .description('Build customized Windows deployment media (ISO, WIM, ESD) from declarative recipes, on Linux.')
@@ -84,24 +112,17 @@ export function buildProgram(io: CliIO, state: { renderer?: ProgressRenderer; gl
     },
     config() {
       const c = env.ctx();
-      loaded ??= loadConfig({ env: io.env, cwd: io.cwd, flags: c.options.set, projectFile: c.options.config });
+      // (Loaded here: the YAML and schema libraries are a third of the start-up of commands that
+      // never read the configuration.)
+      loaded ??= import('../config.js').then(({ loadConfig }) => loadConfig({ env: io.env, cwd: io.cwd, flags: c.options.set, projectFile: c.options.config }));
       return loaded;
     },
   };
 
-  registerInspectCommand(program, env);
-  registerConfigCommand(program, env);
-  registerSampleMediaCommand(program, env);
-  registerRegCommand(program, env);
-  registerIsoCommand(program, env);
-  registerWimCommand(program, env);
-  registerPpkgCommand(program, env);
-  registerRecipeCommand(program, env);
-  registerProfilesCommand(program, env);
-  registerPlanCommand(program, env);
-  registerBuildCommand(program, env);
-  registerVerifyCommand(program, env);
-  registerUnattendCommand(program, env);
+  const named = commandNamed(argv);
+  const wanted = named ? [named] : Object.keys(COMMANDS);
+  const registers = await Promise.all(wanted.map((name) => COMMANDS[name]()));
+  for (const register of registers) register(program, env);
   return { program, env };
 }
 
@@ -115,7 +136,7 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const state: { renderer?: ProgressRenderer; globals?: GlobalOptions } = {};
-  const { program } = buildProgram(io, state);
+  const { program } = await buildProgram(io, state, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

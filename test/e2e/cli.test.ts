@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { wantsColor } from '../../src/cli/context.js';
+import { commandNamed } from '../../src/cli/main.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { corpusPath, makeTempDir, repoRoot } from '../helpers/corpus.js';
 
@@ -22,6 +23,17 @@ describe('deployforge CLI', () => {
     const run = await runCliCaptured(['--help']);
     assert.equal(run.code, 0);
     for (const command of ['inspect', 'sample-media', 'config']) assert.match(run.stdout, new RegExp(`\\b${command}\\b`));
+  });
+
+  test('only the command a run names is loaded; help and unknown words load them all', () => {
+    assert.equal(commandNamed(['reg', 'export', 'x']), 'reg');
+    assert.equal(commandNamed(['--json', '--config', 'reg', 'wim', 'ls']), 'wim');
+    assert.equal(commandNamed(['--set', 'a=b', '-q', 'build', 'r.yaml']), 'build');
+    assert.equal(commandNamed(['--help']), undefined);
+    assert.equal(commandNamed(['help', 'reg']), undefined);
+    assert.equal(commandNamed(['frobnicate']), undefined);
+    assert.equal(commandNamed(['--', 'reg']), undefined);
+    assert.equal(commandNamed(['constructor']), undefined);
   });
 
   test('an unknown command or flag is a usage error: exit 2 and one line', async () => {

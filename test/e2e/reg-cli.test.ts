@@ -66,6 +66,27 @@ describe('deployforge reg', () => {
     assert.equal(values(ours.stdout), values(theirs));
   });
 
+  test('export -o writes regedit’s UTF-16LE form (the direct path), byte for byte what --utf8 writes in UTF-8, and through hivex’s reader the same keys', async () => {
+    const hive = corpusPath('registry/plaso/NTUSER.DAT');
+    const wide = at('export-wide.reg');
+    const narrow = at('export-utf8.reg');
+    for (const [argv, what] of [
+      [['reg', 'export', hive, 'Software', '-o', wide, '--prefix', 'HKEY_CURRENT_USER'], 'utf16le'],
+      [['reg', 'export', hive, 'Software', '-o', narrow, '--prefix', 'HKEY_CURRENT_USER', '--utf8'], 'utf8'],
+    ] as const) {
+      const run = await runCliCaptured([...argv]);
+      assert.equal(run.code, 0, `${what}: ${run.stderr}`);
+    }
+    const wideBytes = await readFile(wide);
+    assert.deepEqual([...wideBytes.subarray(0, 2)], [0xff, 0xfe]);
+    const text = wideBytes.subarray(2).toString('utf16le');
+    assert.equal(text, await readFile(narrow, 'utf8'));
+    assert.match(text, /^Windows Registry Editor Version 5\.00\r\n\r\n\[HKEY_CURRENT_USER\\Software\]\r\n/);
+    const theirs = (await runTool('hivexregedit', ['--export', hive, '\\Software'])).stdout;
+    const keys = (t: string) => t.split(/\r?\n/).filter((l) => l.startsWith('[')).length;
+    assert.equal(keys(text), keys(theirs));
+  });
+
   test('import of a corpus .reg, then diff against the original, reproduces the change through hivex', async () => {
     const base = at('base.dat');
     await copyFile(corpusPath('registry/hivex/minimal'), base);

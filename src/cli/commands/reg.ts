@@ -14,6 +14,7 @@ import { createEmptyHive, editHive, type HiveEdit, openHiveForEdit } from '../..
 import { recoverHiveFile } from '../../formats/regf/recover.js';
 import { diffHives } from '../../formats/regf/reg-diff.js';
 import { exportHiveEntries } from '../../formats/regf/reg-export.js';
+import { streamHiveExportUtf16 } from '../../formats/regf/reg-export-stream.js';
 import { parseRegFile, type RegEntry, streamRegFile } from '../../formats/regf/reg-file.js';
 import { importRegFile } from '../../formats/regf/reg-import.js';
 import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
@@ -116,23 +117,31 @@ function showValue(value: ReturnType<typeof describeValue>): string {
   return `${value.name === '' ? '(default)' : value.name}  ${value.typeName}  ${shown}`;
 }
 
+/** Writes a .reg file's bytes, chunk by chunk, in the given form. */
+type RegProducer = (write: (chunk: Uint8Array) => Promise<void>, form: { version: 4 | 5; encoding: 'utf8' | 'utf16le' }) => Promise<void>;
+
 /** Streams a .reg file to -o (atomically; UTF-16LE like regedit unless --utf8) or to stdout
  *  (UTF-8), so exporting a large hive never holds the whole text in memory. */
-async function writeRegOutput(ctx: CliContext, entries: Iterable<RegEntry>, out: string | undefined, utf8: boolean, regedit4: boolean): Promise<void> {
+async function writeRegOutput(ctx: CliContext, produce: RegProducer, out: string | undefined, utf8: boolean, regedit4: boolean): Promise<void> {
   const version = regedit4 ? 4 : 5;
   if (!out) {
-    await streamRegFile(entries, async (chunk) => void ctx.io.stdout.write(Buffer.from(chunk).toString('utf8')), { version, encoding: 'utf8' });
+    await produce(async (chunk) => void ctx.io.stdout.write(Buffer.from(chunk).toString('utf8')), { version, encoding: 'utf8' });
     return;
   }
   await withAtomicOutput(resolve(ctx.io.cwd, out), async (partial) => {
     const handle = await open(partial, 'w');
     try {
-      await streamRegFile(entries, async (chunk) => void (await handle.write(chunk)), { version, encoding: utf8 ? 'utf8' : 'utf16le' });
+      await produce(async (chunk) => void (await handle.write(chunk)), { version, encoding: utf8 ? 'utf8' : 'utf16le' });
     } finally {
       await handle.close();
     }
   });
 }
+
+const entriesProducer =
+  (entries: Iterable<RegEntry>): RegProducer =>
+  (write, form) =>
+    streamRegFile(entries, write, form);
 
 /** Saves an edited hive over its source (atomically) or to -o; a hive in an image goes into the
  *  new image -o names (a one-step build; the source image is only read). */
@@ -166,7 +175,10 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
         );
         return;
       }
-      await writeRegOutput(ctx, entries, opts.out, opts.utf8, opts.regedit4);
+      // regedit's own form (version 5, UTF-16LE) has a direct path from the hive's cells.
+      const produce: RegProducer = (write, form) =>
+        form.version === 5 && form.encoding === 'utf16le' ? streamHiveExportUtf16(hive, write, { keyPath: key, prefix: opts.prefix }) : streamRegFile(entries, write, form);
+      await writeRegOutput(ctx, produce, opts.out, opts.utf8, opts.regedit4);
     });
 
   reg
@@ -275,7 +287,7 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
         );
         return;
       }
-      await writeRegOutput(ctx, file.entries, opts.out, opts.utf8, false);
+      await writeRegOutput(ctx, entriesProducer(file.entries), opts.out, opts.utf8, false);
     });
 
   reg

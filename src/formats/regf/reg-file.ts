@@ -54,8 +54,8 @@ const MAX_BYTES = 64 * 1024 * 1024;
 /** regproc.c: a hex line, indentation included, is wrapped once it reaches 77 characters
  *  (`REG_FILE_HEX_LINE_LEN = 2 + 25 * 3`), so continuation lines hold 25 bytes. The corpus file
  *  windeploy-linux/sshd_service.reg, exported by Windows' regedit, wraps the same way. */
-const HEX_LINE_WRAP = 77;
-const CONTINUATION_INDENT = '  ';
+export const HEX_LINE_WRAP = 77;
+export const CONTINUATION_INDENT = '  ';
 
 // ---------------------------------------------------------------------------------------------
 // Text encodings

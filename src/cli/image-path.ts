@@ -7,28 +7,25 @@ import { statSync } from 'node:fs';
 import { copyFile, mkdtemp, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
-import { type IsoImage, openFileInIsoPath, openIso } from '../formats/iso/index.js';
-import {
-  createIdentityPatch,
-  exportImages,
-  materializePatch,
-  openWim,
-  openWimEdit,
-  openWimImage,
-  openWimSet,
-  rawExportRefusal,
-  WIM_HEADER_SIZE,
-  WIM_VERSION_DEFAULT,
-  type WimCommitResult,
-  type WimEdit,
-  type WimFile,
-  type WimImage,
-} from '../formats/wim/index.js';
-import { openWindowsImage } from '../image/windows-image.js';
-import { remasterIso } from '../media/remaster.js';
+import type { IsoImage } from '../formats/iso/index.js';
+import type { WimCommitResult, WimEdit, WimFile, WimImage } from '../formats/wim/index.js';
 import type { ProgressSink } from '../progress.js';
 import { type ByteSource, FileSource } from '../util/byte-source.js';
 import { isSameFile, readWholeFile, withAtomicOutput, writeFileAtomic } from '../util/fs.js';
+
+/** The ISO and WIM engines, loaded when a path inside an image is used: a plain hive file needs
+ *  none of them, and loading them was most of the `reg` command's start-up. */
+type Engines = typeof import('../formats/iso/index.js') &
+  typeof import('../formats/wim/index.js') &
+  typeof import('../image/windows-image.js') &
+  typeof import('../media/remaster.js');
+let enginesLoaded: Promise<Engines> | undefined;
+function engines(): Promise<Engines> {
+  enginesLoaded ??= Promise.all([import('../formats/iso/index.js'), import('../formats/wim/index.js'), import('../image/windows-image.js'), import('../media/remaster.js')]).then(
+    ([iso, wim, windowsImage, remaster]) => ({ ...iso, ...wim, ...windowsImage, ...remaster }),
+  );
+  return enginesLoaded;
+}
 
 /** One image of a WIM on disk, or of a WIM inside an ISO. */
 export interface WimLocation {
@@ -198,6 +195,7 @@ interface OpenedWim {
 /** Opens the WIM a location names, every part of a split set, or a WIM inside an ISO (read
  *  through the ISO's extents), and checks the image index. */
 async function openWimLocation(location: WimLocation, cwd: string): Promise<OpenedWim> {
+  const { openIso, openWim } = await engines();
   const full = resolve(cwd, location.file);
   const sources: ByteSource[] = [await FileSource.open(full)];
   const close = async () => {
@@ -246,6 +244,7 @@ async function openWimLocation(location: WimLocation, cwd: string): Promise<Open
 /** Runs `use` on one image of a WIM, a split set or a WIM inside an ISO; nothing is extracted.
  *  `where` names the WIM for messages ('sources/install.wim in X.iso'). */
 export async function withWimImage<T>(location: WimLocation, cwd: string, use: (image: WimImage, where: string) => Promise<T>): Promise<T> {
+  const { openWimImage, openWimSet } = await engines();
   const opened = await openWimLocation(location, cwd);
   try {
     const target = opened.parts.length > 1 ? openWimSet(opened.parts) : opened.wim;
@@ -273,6 +272,7 @@ export async function readImageFile(ref: ImagePath, options: { cwd?: string } = 
     return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
   if (ref.kind === 'media') {
+    const { openIso } = await engines();
     const source = await FileSource.open(resolve(cwd, ref.iso));
     try {
       const file = await (await openIso(source)).openFile(ref.path);
@@ -370,6 +370,7 @@ async function moveFile(from: string, to: string): Promise<void> {
  * source is only read.
  */
 export async function writeImageFile(ref: ImagePath, bytes: Uint8Array, options: WriteImageFileOptions = {}): Promise<WriteImageFileResult> {
+  const { createIdentityPatch, exportImages, openFileInIsoPath, openIso, openWindowsImage, rawExportRefusal, remasterIso, WIM_HEADER_SIZE, WIM_VERSION_DEFAULT } = await engines();
   const cwd = options.cwd ?? process.cwd();
   const target = await checkImageOutput(ref, options.out, cwd);
   if (ref.kind === 'plain') {
@@ -466,6 +467,7 @@ export async function editWimInIso(
   apply: (edit: WimEdit) => Promise<void>,
   options: { cwd?: string; progress?: ProgressSink } = {},
 ): Promise<WimCommitResult> {
+  const { createIdentityPatch, materializePatch, openFileInIsoPath, openIso, openWimEdit, remasterIso, WIM_HEADER_SIZE } = await engines();
   const cwd = options.cwd ?? process.cwd();
   const isoPath = resolve(cwd, location.file);
   const written = resolve(cwd, out);

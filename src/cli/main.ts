@@ -28,16 +28,18 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   profiles: async () => (await import('./commands/profiles.js')).registerProfilesCommand,
   plan: async () => (await import('./commands/plan.js')).registerPlanCommand,
   build: async () => (await import('./commands/build.js')).registerBuildCommand,
+  rollback: async () => (await import('./commands/build.js')).registerBuildCommand, // registered with build
   verify: async () => (await import('./commands/verify.js')).registerVerifyCommand,
   unattend: async () => (await import('./commands/unattend.js')).registerUnattendCommand,
 };
 
 /** The command `argv` runs (its first word that is neither a global flag nor a flag's value),
- *  or undefined when there is none or it is not one of ours (help then lists them all). */
+ *  or undefined when there is none, it is not one of ours, or help comes before it (help then
+ *  lists them all). */
 export function commandNamed(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i];
-    if (word === '--') return undefined;
+    if (word === '--' || word === '--help' || word === '-h') return undefined;
     if (word === '--config' || word === '--set') {
       i++; // its value
       continue;
@@ -121,7 +123,8 @@ export async function buildProgram(
 
   const named = commandNamed(argv);
   const wanted = named ? [named] : Object.keys(COMMANDS);
-  const registers = await Promise.all(wanted.map((name) => COMMANDS[name]()));
+  // (A module that registers two commands is loaded once and registered once.)
+  const registers = new Set(await Promise.all(wanted.map((name) => COMMANDS[name]())));
   for (const register of registers) register(program, env);
   return { program, env };
 }

@@ -38,7 +38,10 @@ describe('util/fs', () => {
       /producer failed/,
     );
     assert.equal(await readFile(target, 'utf8'), 'old');
-    assert.deepEqual((await readdir(tmp.path)).filter((n) => n.includes('out.txt')), ['out.txt']);
+    assert.deepEqual(
+      (await readdir(tmp.path)).filter((n) => n.includes('out.txt')),
+      ['out.txt'],
+    );
     await withAtomicOutput(target, (partial) => writeFile(partial, 'new'));
     assert.equal(await readFile(target, 'utf8'), 'new');
   });

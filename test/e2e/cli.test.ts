@@ -34,6 +34,18 @@ describe('deployforge CLI', () => {
     assert.equal(commandNamed(['frobnicate']), undefined);
     assert.equal(commandNamed(['--', 'reg']), undefined);
     assert.equal(commandNamed(['constructor']), undefined);
+    assert.equal(commandNamed(['--help', 'reg']), undefined);
+    assert.equal(commandNamed(['-q', '-h', 'build']), undefined);
+    assert.equal(commandNamed(['rollback', 'work']), 'rollback');
+  });
+
+  test('help before a command lists every command; rollback is found on its own', async () => {
+    const help = await runCliCaptured(['--help', 'reg']);
+    assert.equal(help.code, 0);
+    for (const command of ['reg', 'wim', 'build', 'rollback', 'unattend']) assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    const rollback = await runCliCaptured(['rollback', '--help']);
+    assert.equal(rollback.code, 0, rollback.stderr);
+    assert.match(rollback.stdout, /rollback/);
   });
 
   test('an unknown command or flag is a usage error: exit 2 and one line', async () => {

@@ -32,8 +32,16 @@ async function general(bytes: Uint8Array, options: ExportHiveOptions = {}): Prom
 async function fast(bytes: Uint8Array, options: ExportHiveOptions = {}): Promise<Outcome> {
   try {
     const chunks: Uint8Array[] = [];
-    // Copies: a chunk's buffer is reused once its write has ended.
-    await streamHiveExportUtf16(openHive(bytes, 'h'), async (c) => void chunks.push(c.slice()), options);
+    // Like a file write, the chunk is read only later, when the write ends: the exporter must not
+    // touch it before then (it reuses the buffer after that).
+    await streamHiveExportUtf16(
+      openHive(bytes, 'h'),
+      async (c) => {
+        await new Promise(setImmediate);
+        chunks.push(c.slice());
+      },
+      options,
+    );
     return { bytes: Buffer.concat(chunks) };
   } catch (e) {
     if (!(e instanceof DeployForgeError)) throw e;
@@ -143,6 +151,36 @@ describe('streamHiveExportUtf16', () => {
     const a = await general(many);
     assertAgree(a, await fast(many), 'many subkeys and a big value');
     assert.ok('bytes' in a && a.bytes.length > 3_600_000, JSON.stringify('error' in a ? a : a.bytes.length));
+  });
+
+  test('values bigger than an output chunk amid many keys; a prefix longer than the path buffer; keys with empty names', async () => {
+    const bytes = buildHive({
+      name: 'ROOT',
+      subkeys: [
+        { name: 'A', values: [{ name: 'big', type: RegType.BINARY, data: Uint8Array.from({ length: 40_000 }, (_, i) => i & 255) }] },
+        { name: 'B', subkeys: Array.from({ length: 3000 }, (_, i) => ({ name: `K${i}`, values: [{ name: 'v', type: RegType.SZ, data: sz(`value ${i}`) }] })) },
+        {
+          name: 'C',
+          values: [
+            { name: 'big2', type: RegType.BINARY, data: new Uint8Array(300_000).fill(7) },
+            { name: 'after', type: RegType.DWORD, data: regDword(9) },
+          ],
+        },
+        { name: 'D', subkeys: Array.from({ length: 500 }, (_, i) => ({ name: `L${i}` })) },
+      ],
+    });
+    for (const options of [{}, { prefix: 'P'.repeat(5000) }, { prefix: 'HKLM\\X', keyPath: 'B' }])
+      assertAgree(await general(bytes, options), await fast(bytes, options), JSON.stringify(options).slice(0, 40));
+    // A key whose name is empty: a path below it has no leading separator (RegistryKey.path).
+    const named = buildHive({ name: 'ROOT', subkeys: [{ name: 'E', values: [{ name: 'a', type: RegType.DWORD, data: regDword(1) }], subkeys: [{ name: 'X' }] }] });
+    const emptied = named.slice();
+    const child = openHive(named).root.subkeys()[0].record.offset;
+    new DataView(emptied.buffer).setUint16(4096 + child + 4 + 72, 0, true);
+    for (const options of [{}, { prefix: 'HKLM' }]) {
+      const a = await general(emptied, options);
+      assert.ok('bytes' in a);
+      assertAgree(a, await fast(emptied, options), `empty key name ${JSON.stringify(options)}`);
+    }
   });
 
   test('a name with a line break is refused, as the general path refuses it', async () => {

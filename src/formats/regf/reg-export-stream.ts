@@ -80,12 +80,16 @@ class Utf16Export {
   private cellEnd = 0;
 
   private readonly startDepth: number;
-  private readonly startPath: Uint16Array;
-  private readonly startRelative: string;
-  private readonly prefix: string;
-  /** The key path being written: the start key's children's common head, then a name a level. */
-  private path = new Uint16Array(4096);
+  /** What the written paths start with: "\\" without a prefix, "PREFIX\\" with one. */
+  private readonly head: number;
+  private readonly headless: boolean;
+  /** The path of the key being written: head, then its path below the hive root, built as
+   *  RegistryKey.path builds it (a key below a key whose path is '' adds no separator). */
+  private path: Uint16Array;
   private readonly pathEnd = new Int32Array(MAX_KEY_DEPTH + 2);
+  /** Whether the key at each depth has the path '' below the hive root (the root, or a chain of
+   *  keys with empty names under it). */
+  private readonly pathEmpty = new Uint8Array(MAX_KEY_DEPTH + 2);
 
   private readonly seen: Uint8Array;
   private readonly stackOffset: number[];
@@ -99,8 +103,8 @@ class Utf16Export {
   private valueCount = 0;
   private valueIndex = 0;
 
-  private out = chunkOf(CHUNK_UNITS);
-  private spare = chunkOf(CHUNK_UNITS);
+  private readonly chunks = [chunkOf(CHUNK_UNITS), chunkOf(CHUNK_UNITS)] as const;
+  private out: Uint16Array = this.chunks[0];
   private pos = 0;
   /** Units the next record needs when it did not fit the chunk. */
   private need = 0;
@@ -112,16 +116,18 @@ class Utf16Export {
     const keyPath = options.keyPath ?? '';
     const start = keyPath === '' ? hive.root : hive.key(keyPath);
     if (!start) throw new InputError('DF_REG_KEY_NOT_FOUND', `${hive.name} has no key ${keyPath}: check the path (it is relative to the hive root)`, { keyPath });
+    // exportHiveEntries's names: "\\" + path without a prefix; with one, the prefix for the
+    // path '' and "PREFIX\\" + path otherwise.
     const prefix = (options.prefix ?? '').replace(/\\+$/, '');
-    this.prefix = prefix;
-    const startPath = prefix === '' ? `\\${start.path}` : start.path === '' ? prefix : `${prefix}\\${start.path}`;
-    if (/[\r\n]/.test(startPath)) unwritablePath(startPath);
-    this.startPath = units(startPath);
-    this.startRelative = start.path;
+    const head = prefix === '' ? '\\' : `${prefix}\\`;
+    if (/[\r\n]/.test(head + start.path)) unwritablePath(start.path === '' && prefix !== '' ? prefix : head + start.path);
+    this.head = head.length;
+    this.headless = prefix !== '';
     this.startDepth = start.depth;
-    const childBase = `${prefix === '' ? '\\' : `${prefix}\\`}${start.path === '' ? '' : `${start.path}\\`}`;
-    this.path.set(units(childBase));
-    this.pathEnd[0] = childBase.length;
+    this.path = new Uint16Array(Math.max(4096, 2 * (head.length + start.path.length)));
+    this.path.set(units(head + start.path));
+    this.pathEnd[0] = head.length + start.path.length;
+    this.pathEmpty[0] = start.path === '' ? 1 : 0;
 
     this.cells = hive.cells;
     let bytes = hive.cells.bytes;
@@ -155,11 +161,10 @@ class Utf16Export {
    *  the record that did not fit. */
   take(): Uint8Array {
     const full = new Uint8Array(this.out.buffer, this.out.byteOffset, this.pos * 2);
-    // The other buffer, whose write has ended by the time fill() runs again; a record bigger
-    // than a chunk gets a buffer of its own.
-    const next = this.spare.length >= this.need ? this.spare : chunkOf(this.need);
-    if (this.out.length === CHUNK_UNITS) this.spare = this.out;
-    this.out = next;
+    // Not the buffer just handed out: the other chunk, whose write has ended by the time fill()
+    // runs again (the caller awaits it first). A record bigger than a chunk gets a buffer of its
+    // own, and the two chunks keep taking turns after it.
+    this.out = this.need > CHUNK_UNITS ? chunkOf(this.need) : this.out === this.chunks[0] ? this.chunks[1] : this.chunks[0];
     this.pos = 0;
     this.need = 0;
     return full;
@@ -188,7 +193,8 @@ class Utf16Export {
         const depth = this.stackDepth[this.stackDepth.length - 1];
         const nk = this.keyNode(offset, depth);
         const end = depth === 0 ? this.pathEnd[0] : this.appendName(nk, offset, depth);
-        const length = depth === 0 ? this.startPath.length : end;
+        // The path '' under a prefix is the prefix alone, without the separator.
+        const length = this.headless && this.pathEmpty[depth] === 1 ? this.head - 1 : end;
         if (pos + length + 6 > out.length) return this.full(pos, length + 6);
         this.stackOffset.pop();
         this.stackDepth.pop();
@@ -197,8 +203,7 @@ class Utf16Export {
         out[pos++] = CR;
         out[pos++] = LF;
         out[pos++] = 0x5b; // [
-        if (depth === 0) out.set(this.startPath, pos);
-        else out.set(this.path.subarray(0, end), pos);
+        out.set(this.path.subarray(0, length), pos);
         pos += length;
         out[pos++] = 0x5d; // ]
         this.pathEnd[depth] = end;
@@ -361,10 +366,12 @@ class Utf16Export {
       grown.set(this.path);
       this.path = grown;
     }
-    if (depth > 1) this.path[from++] = BACKSLASH;
+    const parentEmpty = this.pathEmpty[depth - 1] === 1;
+    if (!parentEmpty) this.path[from++] = BACKSLASH;
     const latin1 = (this.hive16[(nk + 2) >>> 1] & KEY_FLAG.compressedName) !== 0;
     const end = copyName(this.path, from, this.bytes, this.hive16, nk + KEY_NODE_FIXED_SIZE, nameLength, latin1, false);
     if (end < 0) unwritablePath(`${this.pathText(from)}${parseKeyNode(this.bytes.subarray(nk, this.cellEnd), offset, this.hive.name).name}`);
+    this.pathEmpty[depth] = parentEmpty && end === from ? 1 : 0;
     return end;
   }
 
@@ -458,8 +465,7 @@ class Utf16Export {
   /** The path of the key at `depth` (default: the one being written) relative to the hive root,
    *  as the reader's messages give it. */
   private keyText(depth = this.depth): string {
-    if (depth <= 0) return this.startRelative || '(root)';
-    return this.pathText(this.pathEnd[depth]).slice(this.prefix === '' ? 1 : this.prefix.length + 1) || '(root)';
+    return this.pathText(this.pathEnd[Math.max(depth, 0)]).slice(this.head) || '(root)';
   }
 }
 

@@ -6,7 +6,7 @@ import { open, readFile } from 'node:fs/promises';
 import { checkHive } from '../dist/formats/regf/check.js';
 import { openHive } from '../dist/formats/regf/hive.js';
 import { openHiveForEdit } from '../dist/formats/regf/hive-edit.js';
-import { streamHiveExportUtf16 } from '../dist/formats/regf/reg-export-stream.js';
+import { streamHiveExport } from '../dist/formats/regf/reg-export-stream.js';
 import { parseRegFile } from '../dist/formats/regf/reg-file.js';
 import { importRegFile } from '../dist/formats/regf/reg-import.js';
 import { walkKeys } from '../dist/formats/regf/walk.js';
@@ -34,7 +34,7 @@ if (task === 'walk') {
   // Streamed as `reg export -o` does (without its flush): the .reg text is never held whole.
   const handle = await open(outPath, 'w');
   let written = 0;
-  await streamHiveExportUtf16(openHive(bytes, hivePath), async (chunk) => {
+  await streamHiveExport(openHive(bytes, hivePath), async (chunk) => {
     written += chunk.length;
     await handle.write(chunk);
   });

@@ -100,7 +100,7 @@ export async function benchRegistry(): Promise<string> {
 | what | DeployForge ms | hivex ms | speed-up | note |
 |---|---:|---:|---:|---|
 ${row('open + walk every key and value (decoded)', walk.ms, undefined, `max RSS ${walk.rssMb.toFixed(0)} MiB (${(walk.rssMb / (size / 2 ** 20)).toFixed(1)}× the hive)`)}
-${row('full export to .reg', ourExport.ms, hivexExport.ms, `hivexregedit --export; ours straight from the cells to UTF-16LE (streamHiveExportUtf16), max RSS ${ourExport.rssMb.toFixed(0)} MiB`)}
+${row('full export to .reg', ourExport.ms, hivexExport.ms, `hivexregedit --export; ours straight from the cells to UTF-16LE (streamHiveExport), max RSS ${ourExport.rssMb.toFixed(0)} MiB`)}
 ${row('the same through the CLI (`deployforge reg export HIVE -o FILE`)', cliExport.ms, hivexExport.ms, 'the command line loads its argument parser and the reg command, and writes to a temporary name, flushes and renames')}
 ${row('import a 10,000-value .reg and save', ourImport.ms, hivexImport.ms, `hivexregedit --merge, which truncates the hive and rewrites it in place, unflushed (a crash loses the hive); ours writes a temporary file, flushes it and renames it; ours: max RSS ${ourImport.rssMb.toFixed(0)} MiB`)}
 ${row('structure check (every invariant)', check.ms, undefined, `${check.problems} problems`)}

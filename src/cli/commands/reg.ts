@@ -14,7 +14,7 @@ import { createEmptyHive, editHive, type HiveEdit, openHiveForEdit } from '../..
 import { recoverHiveFile } from '../../formats/regf/recover.js';
 import { diffHives } from '../../formats/regf/reg-diff.js';
 import { exportHiveEntries } from '../../formats/regf/reg-export.js';
-import { streamHiveExportUtf16 } from '../../formats/regf/reg-export-stream.js';
+import { streamHiveExport } from '../../formats/regf/reg-export-stream.js';
 import { parseRegFile, type RegEntry, streamRegFile } from '../../formats/regf/reg-file.js';
 import { importRegFile } from '../../formats/regf/reg-import.js';
 import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
@@ -175,9 +175,9 @@ export function registerRegCommand(program: Command, env: CommandEnv): void {
         );
         return;
       }
-      // regedit's own form (version 5, UTF-16LE) has a direct path from the hive's cells.
+      // Version 5 (regedit's, in UTF-16LE or UTF-8) has a direct path from the hive's cells.
       const produce: RegProducer = (write, form) =>
-        form.version === 5 && form.encoding === 'utf16le' ? streamHiveExportUtf16(hive, write, { keyPath: key, prefix: opts.prefix }) : streamRegFile(entries, write, form);
+        form.version === 5 ? streamHiveExport(hive, write, { keyPath: key, prefix: opts.prefix, encoding: form.encoding }) : streamRegFile(entries, write, form);
       await writeRegOutput(ctx, produce, opts.out, opts.utf8, opts.regedit4);
     });
 

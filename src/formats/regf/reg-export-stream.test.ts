@@ -1,4 +1,4 @@
-// streamHiveExportUtf16 against the general export path (exportHiveEntries → streamRegFile,
+// streamHiveExport against the general export path (exportHiveEntries → streamRegFile,
 // which reg-export.test.ts holds to hivexregedit): the same bytes for every corpus hive, for
 // random hives with awkward names and data, and for mutated hives, where both must fail with a
 // DeployForgeError or both give the same bytes.
@@ -11,17 +11,17 @@ import { corpusPath, hasCorpus, makeTempDir } from '../../../test/helpers/corpus
 import { DeployForgeError } from '../../errors.js';
 import { buildHive, type HiveTreeKey, type HiveTreeValue, RegType, regDword, regSz } from './build-hive.js';
 import { openHive } from './hive.js';
-import { type ExportHiveOptions, exportHiveEntries } from './reg-export.js';
-import { streamHiveExportUtf16 } from './reg-export-stream.js';
+import { exportHiveEntries } from './reg-export.js';
+import { type StreamHiveExportOptions, streamHiveExport } from './reg-export-stream.js';
 import { streamRegFile } from './reg-file.js';
 import { listFiles, loadCorpusFile } from './test-oracles.js';
 
 type Outcome = { bytes: Buffer } | { error: string };
 
-async function general(bytes: Uint8Array, options: ExportHiveOptions = {}): Promise<Outcome> {
+async function general(bytes: Uint8Array, options: StreamHiveExportOptions = {}): Promise<Outcome> {
   try {
     const chunks: Uint8Array[] = [];
-    await streamRegFile(exportHiveEntries(openHive(bytes, 'h'), options), async (c) => void chunks.push(c.slice()), { encoding: 'utf16le' });
+    await streamRegFile(exportHiveEntries(openHive(bytes, 'h'), options), async (c) => void chunks.push(c.slice()), { encoding: options.encoding ?? 'utf16le' });
     return { bytes: Buffer.concat(chunks) };
   } catch (e) {
     if (!(e instanceof DeployForgeError)) throw e;
@@ -29,12 +29,12 @@ async function general(bytes: Uint8Array, options: ExportHiveOptions = {}): Prom
   }
 }
 
-async function fast(bytes: Uint8Array, options: ExportHiveOptions = {}): Promise<Outcome> {
+async function fast(bytes: Uint8Array, options: StreamHiveExportOptions = {}): Promise<Outcome> {
   try {
     const chunks: Uint8Array[] = [];
     // Like a file write, the chunk is read only later, when the write ends: the exporter must not
     // touch it before then (it reuses the buffer after that).
-    await streamHiveExportUtf16(
+    await streamHiveExport(
       openHive(bytes, 'h'),
       async (c) => {
         await new Promise(setImmediate);
@@ -68,7 +68,7 @@ function assertAgree(a: Outcome, b: Outcome, what: string): void {
 const sz = (text: string) => regSz(text);
 const utf16 = (text: string) => new Uint8Array(Buffer.from(text, 'utf16le'));
 
-describe('streamHiveExportUtf16', () => {
+describe('streamHiveExport', () => {
   test('gives the general path’s bytes for every corpus hive, whole and from a key, with and without a prefix', { skip: !hasCorpus() && 'corpus not found' }, async () => {
     const tmp = await makeTempDir('df-regexp-');
     let exported = 0;
@@ -80,9 +80,11 @@ describe('streamHiveExportUtf16', () => {
         continue; // not a file we can load (notes, licences)
       }
       for (const prefix of [undefined, 'HKEY_LOCAL_MACHINE\\TEST']) {
-        const a = await general(bytes, { prefix });
-        assertAgree(a, await fast(bytes, { prefix }), `${file} (prefix ${prefix})`);
-        if ('bytes' in a) exported++;
+        for (const encoding of ['utf16le', 'utf8'] as const) {
+          const a = await general(bytes, { prefix, encoding });
+          assertAgree(a, await fast(bytes, { prefix, encoding }), `${file} (prefix ${prefix}, ${encoding})`);
+          if ('bytes' in a) exported++;
+        }
       }
       // From the first subkey of the root, when there is one.
       try {
@@ -93,7 +95,7 @@ describe('streamHiveExportUtf16', () => {
       }
     }
     await tmp.cleanup();
-    assert.ok(exported >= 20, `only ${exported} corpus exports compared`);
+    assert.ok(exported >= 40, `only ${exported} corpus exports compared`);
   });
 
   test('random hives: awkward names and string data, every type, big data, long subkey lists', async () => {
@@ -134,10 +136,15 @@ describe('streamHiveExportUtf16', () => {
       }),
     })).key;
     await fc.assert(
-      fc.asyncProperty(key, fc.option(fc.constantFrom('HKEY_CURRENT_USER', 'HKLM\\SOFTWARE\\'), { nil: undefined }), async (root, prefix) => {
-        const bytes = buildHive(root);
-        assertAgree(await general(bytes, { prefix }), await fast(bytes, { prefix }), 'random hive');
-      }),
+      fc.asyncProperty(
+        key,
+        fc.option(fc.constantFrom('HKEY_CURRENT_USER', 'HKLM\\SOFTWARE\\'), { nil: undefined }),
+        fc.constantFrom('utf16le', 'utf8') as fc.Arbitrary<'utf16le' | 'utf8'>,
+        async (root, prefix, encoding) => {
+          const bytes = buildHive(root);
+          assertAgree(await general(bytes, { prefix, encoding }), await fast(bytes, { prefix, encoding }), `random hive (${encoding})`);
+        },
+      ),
       { numRuns: 150, seed: 0xe5907 },
     );
     // A key with 2,000 subkeys (an ri of leaves) and a value larger than an output chunk.
@@ -150,6 +157,7 @@ describe('streamHiveExportUtf16', () => {
     });
     const a = await general(many);
     assertAgree(a, await fast(many), 'many subkeys and a big value');
+    assertAgree(await general(many, { encoding: 'utf8' }), await fast(many, { encoding: 'utf8' }), 'many subkeys and a big value, UTF-8');
     assert.ok('bytes' in a && a.bytes.length > 3_600_000, JSON.stringify('error' in a ? a : a.bytes.length));
   });
 
@@ -169,7 +177,7 @@ describe('streamHiveExportUtf16', () => {
         { name: 'D', subkeys: Array.from({ length: 500 }, (_, i) => ({ name: `L${i}` })) },
       ],
     });
-    for (const options of [{}, { prefix: 'P'.repeat(5000) }, { prefix: 'HKLM\\X', keyPath: 'B' }])
+    for (const options of [{}, { prefix: 'P'.repeat(5000) }, { prefix: 'HKLM\\X', keyPath: 'B' }, { encoding: 'utf8' as const }])
       assertAgree(await general(bytes, options), await fast(bytes, options), JSON.stringify(options).slice(0, 40));
     // A key whose name is empty: a path below it has no leading separator (RegistryKey.path).
     const named = buildHive({ name: 'ROOT', subkeys: [{ name: 'E', values: [{ name: 'a', type: RegType.DWORD, data: regDword(1) }], subkeys: [{ name: 'X' }] }] });
@@ -209,6 +217,7 @@ describe('streamHiveExportUtf16', () => {
             const bytes = original.slice(0, cut ?? original.length);
             for (const w of writes) if (w.at < bytes.length) bytes[w.at] = w.byte;
             assertAgree(await general(bytes), await fast(bytes), `mutated ${rel}`);
+            assertAgree(await general(bytes, { encoding: 'utf8' }), await fast(bytes, { encoding: 'utf8' }), `mutated ${rel}, UTF-8`);
           },
         ),
         { numRuns: 300, seed: 0xfa57 + rel.length },

@@ -1,11 +1,11 @@
-// Exports a hive straight to the bytes of a version 5, UTF-16LE .reg file (what regedit writes
-// and `reg export -o` gives by default). It walks the cells by offset and copies names and string
+// Exports a hive straight to the bytes of a version 5 .reg file: UTF-16LE as regedit writes it
+// (what `reg export -o` gives by default), or UTF-8. It walks the cells by offset and copies names and string
 // data from the hive into the output, so no key, value, entry or line object is made: on a
 // 125 MiB hive the general path (exportHiveEntries → streamRegFile) spent most of its time making
 // and encoding those, and ran at a fifth of issue 3's target.
 // The bytes are exactly the general path's (a property test and the corpus hold it to that), and
 // it makes the reader's structural checks, raising them through the reader's own functions so
-// the errors are the reader's. UTF-8 and REGEDIT4 output take the general path.
+// the errors are the reader's. REGEDIT4 output takes the general path.
 import { FormatError, InputError } from '../../errors.js';
 import { isBigDataCell, readBigData } from './big-data.js';
 import type { HiveCells } from './cells.js';
@@ -28,17 +28,30 @@ const DWORD_HEAD = units('dword:');
 const HEX_HEAD = units('hex:');
 const WRAP = units(`\\\r\n${CONTINUATION_INDENT}`);
 
+export interface StreamHiveExportOptions extends ExportHiveOptions {
+  /** 'utf16le' (default): regedit's form, with its byte-order mark. 'utf8': the same text in
+   *  UTF-8 without one, as streamRegFile writes it (an unpaired surrogate becomes U+FFFD). */
+  encoding?: 'utf16le' | 'utf8';
+}
+
 /** Streams the export of `hive` (or of options.keyPath and everything below it) to `write`,
- *  chunk by chunk and in order. A chunk is made while the previous one's write is under way, and
- *  the next write starts when it has ended; a chunk's bytes are the callee's only until its
- *  write's promise settles (two buffers take turns: a new one per megabyte was GC work). */
-export async function streamHiveExportUtf16(hive: Hive, write: (chunk: Uint8Array) => Promise<void>, options: ExportHiveOptions = {}): Promise<void> {
+ *  chunk by chunk and in order; each chunk holds whole lines. A chunk is made while the previous
+ *  one's write is under way, and the next write starts when it has ended; a chunk's bytes are the
+ *  callee's only until its write's promise settles (two buffers take turns: a new one per
+ *  megabyte was GC work). */
+export async function streamHiveExport(hive: Hive, write: (chunk: Uint8Array) => Promise<void>, options: StreamHiveExportOptions = {}): Promise<void> {
   const exporter = new Utf16Export(hive, options);
+  const utf8 = options.encoding === 'utf8';
+  let first = true;
   let writing: Promise<void> = Promise.resolve();
   try {
     for (;;) {
       const done = exporter.fill();
-      const chunk = exporter.take();
+      let chunk = exporter.take();
+      // UTF-8 through Node's native transcoders; a chunk never splits a surrogate pair, since
+      // it holds whole lines.
+      if (utf8) chunk = new Uint8Array(Buffer.from(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString('utf16le', first ? 2 : 0), 'utf8'));
+      first = false;
       await writing;
       writing = write(chunk);
       if (done) break;

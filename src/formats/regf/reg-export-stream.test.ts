@@ -12,7 +12,7 @@ import { DeployForgeError } from '../../errors.js';
 import { buildHive, type HiveTreeKey, type HiveTreeValue, RegType, regDword, regSz } from './build-hive.js';
 import { openHive } from './hive.js';
 import { exportHiveEntries } from './reg-export.js';
-import { type StreamHiveExportOptions, streamHiveExport } from './reg-export-stream.js';
+import { type StreamHiveExportOptions, streamHiveExport, utf8Of } from './reg-export-stream.js';
 import { streamRegFile } from './reg-file.js';
 import { listFiles, loadCorpusFile } from './test-oracles.js';
 
@@ -177,7 +177,7 @@ describe('streamHiveExport', () => {
         { name: 'D', subkeys: Array.from({ length: 500 }, (_, i) => ({ name: `L${i}` })) },
       ],
     });
-    for (const options of [{}, { prefix: 'P'.repeat(5000) }, { prefix: 'HKLM\\X', keyPath: 'B' }, { encoding: 'utf8' as const }])
+    for (const options of [{}, { prefix: 'P'.repeat(5000) }, { prefix: 'HKLM\\X', keyPath: 'B' }, { encoding: 'utf8' as const }, { prefix: 'HKLM\\😀𝄞' }])
       assertAgree(await general(bytes, options), await fast(bytes, options), JSON.stringify(options).slice(0, 40));
     // A key whose name is empty: a path below it has no leading separator (RegistryKey.path).
     const named = buildHive({ name: 'ROOT', subkeys: [{ name: 'E', values: [{ name: 'a', type: RegType.DWORD, data: regDword(1) }], subkeys: [{ name: 'X' }] }] });
@@ -188,6 +188,26 @@ describe('streamHiveExport', () => {
       const a = await general(emptied, options);
       assert.ok('bytes' in a);
       assertAgree(a, await fast(emptied, options), `empty key name ${JSON.stringify(options)}`);
+    }
+  });
+
+  test('utf8Of transcodes a chunk longer than one piece without splitting a surrogate pair', () => {
+    // A pair straddles the 16 MiB piece boundary: its high half in the last unit of the piece.
+    const text = `${'a'.repeat((1 << 23) - 1)}😀${'é'.repeat(1000)}\ud800 lone`;
+    const chunk = new Uint8Array(Buffer.from(`\ufeff${text}`, 'utf16le'));
+    // (equals, not deepEqual: a failure's diff of 16 MiB buffers would exhaust the heap)
+    assert.ok(Buffer.from(utf8Of(chunk, 2)).equals(Buffer.from(text, 'utf8')), 'the transcoded chunk differs');
+    assert.deepEqual(Buffer.from(utf8Of(chunk.subarray(0, 12), 0)), Buffer.from('\ufeffaaaaa', 'utf8'));
+  });
+
+  test('characters outside the BMP in the prefix and the start key', async () => {
+    const bytes = buildHive({ name: 'ROOT', subkeys: [{ name: 'emoji😀', values: [{ name: 'v😀', type: RegType.SZ, data: sz('𝄞') }], subkeys: [{ name: 'sub𝄞' }] }] });
+    for (const encoding of ['utf16le', 'utf8'] as const) {
+      for (const options of [{ keyPath: 'emoji😀' }, { prefix: 'HKCU\\😀' }, { prefix: '😀', keyPath: 'EMOJI😀\\sub𝄞' }]) {
+        const a = await general(bytes, { ...options, encoding });
+        assert.ok('bytes' in a);
+        assertAgree(a, await fast(bytes, { ...options, encoding }), `${JSON.stringify(options)} ${encoding}`);
+      }
     }
   });
 

@@ -23,7 +23,8 @@ const LF = 0x0a;
 const BACKSLASH = 0x5c;
 const QUOTE = 0x22;
 const HEX_DIGITS = Uint16Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
-const units = (text: string) => Uint16Array.from(text, (c) => c.charCodeAt(0));
+// (By index: iterating a string goes by code point and would drop the low half of a pair.)
+const units = (text: string) => Uint16Array.from({ length: text.length }, (_, i) => text.charCodeAt(i));
 const DWORD_HEAD = units('dword:');
 const HEX_HEAD = units('hex:');
 const WRAP = units(`\\\r\n${CONTINUATION_INDENT}`);
@@ -50,7 +51,7 @@ export async function streamHiveExport(hive: Hive, write: (chunk: Uint8Array) =>
       let chunk = exporter.take();
       // UTF-8 through Node's native transcoders; a chunk never splits a surrogate pair, since
       // it holds whole lines.
-      if (utf8) chunk = new Uint8Array(Buffer.from(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString('utf16le', first ? 2 : 0), 'utf8'));
+      if (utf8) chunk = utf8Of(chunk, first ? 2 : 0);
       first = false;
       await writing;
       writing = write(chunk);
@@ -61,6 +62,20 @@ export async function streamHiveExport(hive: Hive, write: (chunk: Uint8Array) =>
     await writing.catch(() => undefined); // the first failure is the one to report
     throw error;
   }
+}
+
+/** The UTF-16LE bytes of `chunk` from byte `from` as UTF-8, in pieces of at most 16 MiB (a
+ *  chunk made for a huge value could pass V8's longest string), never splitting a pair. */
+export function utf8Of(chunk: Uint8Array, from: number): Uint8Array {
+  const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+  const pieces: Buffer[] = [];
+  for (let at = from; at < bytes.length; ) {
+    let end = Math.min(bytes.length, at + (1 << 24));
+    if (end < bytes.length && bytes[end - 1] >= 0xd8 && bytes[end - 1] <= 0xdb) end -= 2; // a high surrogate waits for its pair
+    pieces.push(Buffer.from(bytes.toString('utf16le', at, end), 'utf8'));
+    at = end;
+  }
+  return new Uint8Array(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
 }
 
 const chunkOf = (size: number) => new Uint16Array(Buffer.allocUnsafeSlow(size * 2).buffer, 0, size);

@@ -2,11 +2,11 @@
 // finished one replaces it, and a read gives exactly the file's bytes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir } from '../../test/helpers/corpus.js';
-import { readWholeFile, withAtomicOutput, writeFileAtomic } from './fs.js';
+import { readWholeFile, withAtomicOutput, writeFileAtomic, writerFlushingAsItGoes } from './fs.js';
 
 describe('util/fs', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -25,6 +25,30 @@ describe('util/fs', () => {
       assert.deepEqual(await readWholeFile(path), bytes);
     }
     await assert.rejects(readWholeFile(join(tmp.path, 'missing')), { code: 'ENOENT' });
+  });
+
+  test('writerFlushingAsItGoes writes every chunk in order and starts a flush after each `every` bytes, one at a time', async () => {
+    const path = join(tmp.path, 'flushing');
+    const handle = await open(path, 'w');
+    const chunks = Array.from({ length: 40 }, (_, i) => randomBytes(1000 + i));
+    let flushes = 0;
+    let inFlight = 0;
+    const counting = {
+      write: handle.write.bind(handle) as FileHandle['write'],
+      datasync: async () => {
+        assert.equal(inFlight++, 0, 'two flushes at once');
+        flushes++;
+        await handle.datasync();
+        inFlight--;
+      },
+    };
+    const writer = writerFlushingAsItGoes(counting, 10_000);
+    for (const chunk of chunks) await writer.write(chunk);
+    await writer.end();
+    await handle.close();
+    assert.deepEqual(await readFile(path), Buffer.concat(chunks));
+    // 40 chunks of 1,000–1,039 bytes: the count passes 10,000 after every 10th chunk.
+    assert.equal(flushes, 4);
   });
 
   test('withAtomicOutput keeps the old file when the producer fails and leaves no partial file', async () => {

@@ -46,6 +46,27 @@ export async function readWholeFile(path: string): Promise<Buffer> {
   }
 }
 
+/** Appends chunks to `handle` in order and, every `every` bytes, starts flushing what has been
+ *  written (one flush at a time), so the flush before an atomic rename has little left to do: a
+ *  large output's flush otherwise starts only at the end (reg export of a 114 MB .reg: about 8%
+ *  faster; BENCHMARKS.md). `end()` waits for the last flush started. */
+export function writerFlushingAsItGoes(handle: Pick<FileHandle, 'write' | 'datasync'>, every = 16 << 20): { write(chunk: Uint8Array): Promise<void>; end(): Promise<void> } {
+  let unflushed = 0;
+  let flushing: Promise<void> = Promise.resolve();
+  return {
+    async write(chunk) {
+      for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten;
+      unflushed += chunk.length;
+      if (unflushed >= every) {
+        unflushed = 0;
+        await flushing;
+        flushing = handle.datasync();
+      }
+    },
+    end: () => flushing,
+  };
+}
+
 /** Writes `data` to `target` atomically. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await withAtomicOutput(target, async (partial) => {

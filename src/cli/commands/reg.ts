@@ -17,7 +17,7 @@ import { exportHiveEntries } from '../../formats/regf/reg-export.js';
 import { streamHiveExport } from '../../formats/regf/reg-export-stream.js';
 import { parseRegFile, type RegEntry, streamRegFile } from '../../formats/regf/reg-file.js';
 import { importRegFile } from '../../formats/regf/reg-import.js';
-import { withAtomicOutput, writeFileAtomic } from '../../util/fs.js';
+import { withAtomicOutput, writeFileAtomic, writerFlushingAsItGoes } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
 import { checkImageOutput, type ImagePath, isInImage, parseImagePath, readImageFile, writeImageFile } from '../image-path.js';
 import type { CommandEnv } from '../main.js';
@@ -131,7 +131,9 @@ async function writeRegOutput(ctx: CliContext, produce: RegProducer, out: string
   await withAtomicOutput(resolve(ctx.io.cwd, out), async (partial) => {
     const handle = await open(partial, 'w');
     try {
-      await produce(async (chunk) => void (await handle.write(chunk)), { version, encoding: utf8 ? 'utf8' : 'utf16le' });
+      const writer = writerFlushingAsItGoes(handle);
+      await produce(writer.write, { version, encoding: utf8 ? 'utf8' : 'utf16le' });
+      await writer.end();
     } finally {
       await handle.close();
     }

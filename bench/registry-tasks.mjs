@@ -1,7 +1,7 @@
 // One registry task per process, so each measurement gets its own clean heap and max RSS:
 //   node bench/registry-tasks.mjs walk|export|import|check HIVE [REG OUT]
-// It runs the compiled library in dist/ (what the CLI runs), so Node's start-up is the only
-// overhead; bench/run.ts builds dist first. Prints {"ms":…, "rssMb":…, …} on stdout.
+// It runs the compiled library in dist/ (what the CLI runs); bench/run.ts builds dist first and
+// times the whole process from outside. Prints {"ms":…, "rssMb":…, …} on stdout (ms in-process).
 import { open, readFile } from 'node:fs/promises';
 import { checkHive } from '../dist/formats/regf/check.js';
 import { openHive } from '../dist/formats/regf/hive.js';

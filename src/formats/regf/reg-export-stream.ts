@@ -16,6 +16,7 @@ import type { ExportHiveOptions } from './reg-export.js';
 import { CONTINUATION_INDENT, HEX_LINE_WRAP, REG_HEADER_V5 } from './reg-file.js';
 import { readSubkeyList } from './subkey-list.js';
 import { parseValueKey, readValueData, VALUE_KEY_FIXED_SIZE } from './value.js';
+import { SeenCells } from './walk.js';
 
 const CHUNK_UNITS = 1 << 17; // 256 KiB of output per write
 const CR = 0x0d;
@@ -110,7 +111,8 @@ class Utf16Export {
   private readonly startDepth: number;
   /** What the written paths start with: "\\" without a prefix, "PREFIX\\" with one. */
   private readonly head: number;
-  private readonly headless: boolean;
+  /** Whether there is a prefix (the path '' is then written as the prefix alone). */
+  private readonly prefixed: boolean;
   /** The path of the key being written: head, then its path below the hive root, built as
    *  RegistryKey.path builds it (a key below a key whose path is '' adds no separator). */
   private path: Uint16Array;
@@ -119,7 +121,7 @@ class Utf16Export {
    *  keys with empty names under it). */
   private readonly pathEmpty = new Uint8Array(MAX_KEY_DEPTH + 2);
 
-  private readonly seen: Uint8Array;
+  private readonly seen: SeenCells;
   private readonly stackOffset: number[];
   private readonly stackDepth: number[];
   private readonly children: number[] = [];
@@ -150,7 +152,7 @@ class Utf16Export {
     const head = prefix === '' ? '\\' : `${prefix}\\`;
     if (/[\r\n]/.test(head + start.path)) unwritablePath(start.path === '' && prefix !== '' ? prefix : head + start.path);
     this.head = head.length;
-    this.headless = prefix !== '';
+    this.prefixed = prefix !== '';
     this.startDepth = start.depth;
     this.path = new Uint16Array(Math.max(4096, 2 * (head.length + start.path.length)));
     this.path.set(units(head + start.path));
@@ -174,9 +176,9 @@ class Utf16Export {
       }
     }
 
-    // Key nodes seen, a bit per 8-byte slot, as walkKeys keeps them.
-    this.seen = new Uint8Array((this.cells.dataSize >>> 6) + 1);
-    this.seenBefore(start.record.offset);
+    // Key nodes seen, as walkKeys keeps them.
+    this.seen = new SeenCells(this.cells.dataSize);
+    this.seen.seenBefore(start.record.offset);
     this.stackOffset = [start.record.offset];
     this.stackDepth = [0];
 
@@ -185,8 +187,8 @@ class Utf16Export {
     this.pos += REG_HEADER_V5.length;
   }
 
-  /** The filled part of the chunk as bytes; the next chunk is a fresh buffer, big enough for
-   *  the record that did not fit. */
+  /** The filled part of the chunk as bytes; fill() goes on in the other chunk, or in a buffer
+   *  of its own for a record bigger than a chunk. */
   take(): Uint8Array {
     const full = new Uint8Array(this.out.buffer, this.out.byteOffset, this.pos * 2);
     // Not the buffer just handed out: the other chunk, whose write has ended by the time fill()
@@ -222,7 +224,7 @@ class Utf16Export {
         const nk = this.keyNode(offset, depth);
         const end = depth === 0 ? this.pathEnd[0] : this.appendName(nk, offset, depth);
         // The path '' under a prefix is the prefix alone, without the separator.
-        const length = this.headless && this.pathEmpty[depth] === 1 ? this.head - 1 : end;
+        const length = this.prefixed && this.pathEmpty[depth] === 1 ? this.head - 1 : end;
         if (pos + length + 6 > out.length) return this.full(pos, length + 6);
         this.stackOffset.pop();
         this.stackDepth.pop();
@@ -420,7 +422,7 @@ class Utf16Export {
     }
     for (let i = children.length - 1; i >= 0; i--) {
       const child = children[i];
-      if (this.seenBefore(child)) {
+      if (this.seen.seenBefore(child)) {
         if (children.indexOf(child) !== i) {
           throw new FormatError('DF_HIVE_BAD_SUBKEY_LIST', `${this.hive.name}: subkey list of ${this.keyText()} names the same key twice; the hive is corrupt`, {
             offset: nk - 4 - BASE_BLOCK_SIZE,
@@ -473,14 +475,6 @@ class Utf16Export {
 
   private dataRefused(vk: number, vkEnd: number, vkOffset: number): never {
     return readerRefuses(() => readValueData(this.cells, parseValueKey(this.bytes.subarray(vk, vkEnd), vkOffset, this.hive.name), `a value of ${this.keyText()}`));
-  }
-
-  private seenBefore(offset: number): boolean {
-    const slot = offset >>> 3;
-    const bit = 1 << (slot & 7);
-    if (this.seen[slot >>> 3] & bit) return true;
-    this.seen[slot >>> 3] |= bit;
-    return false;
   }
 
   // Text for error messages only.

@@ -4,20 +4,30 @@
 import { FormatError } from '../../errors.js';
 import type { Hive, RegistryKey } from './hive.js';
 
-export function* walkKeys(hive: Hive, start: RegistryKey = hive.root): Generator<RegistryKey> {
-  // Key nodes seen, one bit per 8-byte cell slot (cells are 8-aligned): far cheaper than a Set
-  // of hundreds of thousands of offsets.
-  // (Sized from the hive the keys are loaded from, so every child offset, which cell() has
-  // checked lies inside a bin, has its bit.)
-  const seenBits = new Uint8Array((start.hive.cells.dataSize >>> 6) + 1);
-  const seenBefore = (offset: number): boolean => {
+/** Cells seen, one bit per 8-byte cell slot (cells are 8-aligned): far cheaper than a Set of
+ *  hundreds of thousands of offsets. Sized from the hive's data, so every offset cell() has
+ *  checked lies inside a bin has its bit. */
+export class SeenCells {
+  private readonly bits: Uint8Array;
+
+  constructor(dataSize: number) {
+    this.bits = new Uint8Array((dataSize >>> 6) + 1);
+  }
+
+  /** Marks `offset` seen; true when it already was. */
+  seenBefore(offset: number): boolean {
     const slot = offset >>> 3;
     const bit = 1 << (slot & 7);
-    if (seenBits[slot >>> 3] & bit) return true;
-    seenBits[slot >>> 3] |= bit;
+    if (this.bits[slot >>> 3] & bit) return true;
+    this.bits[slot >>> 3] |= bit;
     return false;
-  };
-  seenBefore(start.record.offset);
+  }
+}
+
+export function* walkKeys(hive: Hive, start: RegistryKey = hive.root): Generator<RegistryKey> {
+  // (Sized from the hive the keys are loaded from.)
+  const seen = new SeenCells(start.hive.cells.dataSize);
+  seen.seenBefore(start.record.offset);
   const stack: RegistryKey[] = [start];
   while (stack.length > 0) {
     const key = stack.pop() as RegistryKey;
@@ -25,7 +35,7 @@ export function* walkKeys(hive: Hive, start: RegistryKey = hive.root): Generator
     const children = key.subkeys();
     for (let i = children.length - 1; i >= 0; i--) {
       const child = children[i];
-      if (seenBefore(child.record.offset)) {
+      if (seen.seenBefore(child.record.offset)) {
         throw new FormatError(
           'DF_HIVE_KEY_CYCLE',
           `${hive.name}: key node at 0x${child.record.offset.toString(16)} is reachable from more than one parent (${key.path || '(root)'}); the hive is corrupt`,
